@@ -1,0 +1,72 @@
+// One libguestfs appliance serving one or more image files. Starting the appliance
+// costs seconds (far more without KVM); mounting and editing cost milliseconds, so
+// callers add every image they need, launch once, and mount each in turn.
+#pragma once
+
+#include "pimint/image_fs.hpp"
+#include "pimint/partition_table.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace pimint {
+
+enum class Access { read_only, read_write };
+
+// Where a mounted image keeps its partitions.
+struct Layout {
+    std::string root_device;  // e.g. /dev/sda2 inside the appliance
+    std::string boot_device;  // e.g. /dev/sda1
+    std::string boot_mount;   // "/boot" (stretch and earlier) or "/boot/firmware" (bookworm)
+    std::string root_fs_type; // "ext4", ...
+    std::string root_label;   // "rootfs" on Raspbian
+    std::string boot_label;   // "boot" (stretch) or "bootfs" (bookworm)
+
+    // "stretch" when boot is mounted at /boot, "bookworm" at /boot/firmware.
+    std::string name() const;
+};
+
+// Receives short human-readable status lines ("starting the appliance (tcg)").
+using StatusCallback = std::function<void(std::string_view)>;
+
+class Appliance {
+public:
+    explicit Appliance(StatusCallback status = {});
+    ~Appliance();
+    Appliance(const Appliance&) = delete;
+    Appliance& operator=(const Appliance&) = delete;
+
+    // Checks the image's partition table on the host (so bad files fail before any
+    // appliance starts) and queues it; returns its index for mount().
+    int add_image(const std::filesystem::path& image, Access access);
+
+    // Starts the appliance: with KVM when /dev/kvm works, otherwise (or when KVM fails,
+    // which happens with a present but broken /dev/kvm) with TCG software emulation.
+    void launch();
+    // "kvm" or "tcg", once launched.
+    const std::string& backend() const;
+    double launch_seconds() const;
+
+    // Mounts image `index`: root (partition 2) at /, boot (partition 1) where the image's
+    // fstab puts it. Unmounts whatever was mounted before.
+    const Layout& mount(int index);
+    // The files of the mounted image.
+    ImageFs& fs();
+    void unmount();
+
+    // Syncs and stops the appliance, reporting any error (writes may be lost otherwise).
+    // Must be called after writing; destruction alone does not report failures.
+    void shutdown();
+
+    const PartitionTable& partition_table(int index) const;
+    const std::filesystem::path& image_path(int index) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace pimint

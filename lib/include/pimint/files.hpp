@@ -1,0 +1,49 @@
+// Host-side file operations on image files: fast sparse copies, outputs that appear
+// under their final name only when complete, and content hashes.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace pimint {
+
+struct CopyStats {
+    enum class Method { reflink, copy_file_range, read_write };
+    Method method = Method::read_write;
+    std::uint64_t size = 0;       // apparent size of the copy
+    std::uint64_t data_bytes = 0; // bytes actually copied (holes are skipped)
+};
+
+// Copies `from` to `to` (created or truncated), keeping holes: a reflink where the
+// filesystem allows it, otherwise only the data extents found with SEEK_DATA/SEEK_HOLE,
+// through copy_file_range or, failing that, read/write.
+CopyStats sparse_copy(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// A file written under a temporary name in the final directory and renamed into place by
+// commit(), after an fsync. Destroying an uncommitted AtomicOutput removes the temporary,
+// so an error or exception never leaves a half-written file under the final name.
+class AtomicOutput {
+public:
+    explicit AtomicOutput(std::filesystem::path final_path);
+    ~AtomicOutput();
+    AtomicOutput(const AtomicOutput&) = delete;
+    AtomicOutput& operator=(const AtomicOutput&) = delete;
+
+    const std::filesystem::path& temp_path() const noexcept { return temp_; }
+    const std::filesystem::path& final_path() const noexcept { return final_; }
+    void commit();
+
+    // Prefix of every temporary name, so a later run can find the stale ones.
+    static constexpr const char* temp_prefix = ".pimint-tmp.";
+
+private:
+    std::filesystem::path final_;
+    std::filesystem::path temp_;
+    bool committed_ = false;
+};
+
+// Lower-case hex SHA-256 of a file's content.
+std::string sha256_file(const std::filesystem::path& path);
+
+} // namespace pimint

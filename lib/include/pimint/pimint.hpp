@@ -1,0 +1,10 @@
+// The whole public API of libpimint.
+#pragma once
+
+#include "pimint/appliance.hpp"
+#include "pimint/error.hpp"
+#include "pimint/files.hpp"
+#include "pimint/image_fs.hpp"
+#include "pimint/inspect.hpp"
+#include "pimint/partition_table.hpp"
+#include "pimint/version.hpp"

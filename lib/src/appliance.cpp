@@ -1,0 +1,270 @@
+#include "pimint/appliance.hpp"
+
+#include "guest_image_fs.hpp"
+#include "guestfs_handle.hpp"
+#include "pimint/error.hpp"
+#include "text.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <optional>
+#include <unistd.h>
+#include <vector>
+
+namespace pimint {
+namespace {
+
+struct Drive {
+    std::filesystem::path path;
+    Access access;
+    PartitionTable table;
+};
+
+// A /dev/kvm that opens may still fail inside qemu; launch() falls back on failure.
+bool kvm_device_usable() {
+    const int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    ::close(fd);
+    return true;
+}
+
+bool tcg_forced_by_environment() {
+    const char* settings = std::getenv("LIBGUESTFS_BACKEND_SETTINGS");
+    return settings != nullptr &&
+           std::string_view(settings).find("force_tcg") != std::string_view::npos;
+}
+
+// Does this fstab entry name partition 1 of the image?
+bool names_boot_partition(const text::FstabEntry& e, const std::string& disk_id) {
+    return e.device == "PARTUUID=" + disk_id + "-01" || e.device == "/dev/mmcblk0p1" ||
+           e.device == "LABEL=boot" || e.device == "LABEL=bootfs";
+}
+
+} // namespace
+
+std::string Layout::name() const {
+    return boot_mount == "/boot/firmware" ? "bookworm" : "stretch";
+}
+
+struct Appliance::Impl {
+    StatusCallback status;
+    std::vector<Drive> drives;
+    std::unique_ptr<GuestfsHandle> handle;
+    std::unique_ptr<GuestImageFs> fs;
+    std::string backend;
+    double launch_seconds = 0;
+    std::optional<int> mounted;
+    Layout layout;
+
+    void say(std::string_view message) const {
+        if (status) {
+            status(message);
+        }
+    }
+
+    std::unique_ptr<GuestfsHandle> make_handle(bool force_tcg) const {
+        auto h = std::make_unique<GuestfsHandle>();
+        if (force_tcg) {
+            char force_tcg_setting[] = "force_tcg";
+            char* settings[] = {force_tcg_setting, nullptr};
+            h->check(guestfs_set_backend_settings(h->get(), settings), "configuring the appliance");
+        }
+        for (const auto& d : drives) {
+            h->check(guestfs_add_drive_opts(h->get(), d.path.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT,
+                                            "raw", GUESTFS_ADD_DRIVE_OPTS_READONLY,
+                                            d.access == Access::read_only ? 1 : 0, -1),
+                     d.path.string());
+        }
+        return h;
+    }
+
+    GuestfsHandle& g() const {
+        if (!handle) {
+            throw Error(ErrorCategory::internal, "appliance", "used before launch()");
+        }
+        return *handle;
+    }
+};
+
+Appliance::Appliance(StatusCallback status)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->status = std::move(status);
+}
+
+Appliance::~Appliance() = default;
+
+int Appliance::add_image(const std::filesystem::path& image, Access access) {
+    if (impl_->handle) {
+        throw Error(ErrorCategory::internal, image.string(), "add_image() after launch()");
+    }
+    PartitionTable table = read_partition_table(image);
+    require_pi_layout(table, image);
+    if (access == Access::read_write && ::access(image.c_str(), W_OK) != 0) {
+        throw Error(ErrorCategory::io, image.string(), "not writable; check its permissions");
+    }
+    impl_->drives.push_back({image, access, std::move(table)});
+    return static_cast<int>(impl_->drives.size()) - 1;
+}
+
+void Appliance::launch() {
+    const auto t0 = std::chrono::steady_clock::now();
+    bool tcg = tcg_forced_by_environment() || !kvm_device_usable();
+    impl_->say(fmt::format("starting the appliance ({})", tcg ? "tcg, no usable KVM" : "kvm"));
+    impl_->handle = impl_->make_handle(tcg);
+    if (guestfs_launch(impl_->handle->get()) == -1) {
+        const std::string first_error = impl_->handle->last_error();
+        if (tcg) {
+            impl_->handle.reset();
+            throw Error(ErrorCategory::appliance, "libguestfs",
+                        "the appliance did not start: " + first_error +
+                            " (run libguestfs-test-tool to diagnose)");
+        }
+        impl_->say("KVM failed; starting the appliance again with tcg");
+        tcg = true;
+        impl_->handle = impl_->make_handle(true);
+        if (guestfs_launch(impl_->handle->get()) == -1) {
+            const std::string second_error = impl_->handle->last_error();
+            impl_->handle.reset();
+            throw Error(ErrorCategory::appliance, "libguestfs",
+                        "the appliance did not start with KVM (" + first_error +
+                            ") nor with TCG (" + second_error +
+                            "); run libguestfs-test-tool to diagnose");
+        }
+    }
+    impl_->backend = tcg ? "tcg" : "kvm";
+    impl_->launch_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    impl_->say(fmt::format("appliance up ({}, {:.1f} s)", impl_->backend, impl_->launch_seconds));
+}
+
+const std::string& Appliance::backend() const {
+    return impl_->backend;
+}
+double Appliance::launch_seconds() const {
+    return impl_->launch_seconds;
+}
+
+const Layout& Appliance::mount(int index) {
+    auto& g = impl_->g();
+    if (index < 0 || index >= static_cast<int>(impl_->drives.size())) {
+        throw Error(ErrorCategory::internal, "appliance", fmt::format("no drive {}", index));
+    }
+    unmount();
+    const Drive& drive = impl_->drives[static_cast<size_t>(index)];
+    const std::string ctx = drive.path.string();
+    const auto devices = take_string_list(guestfs_list_devices(g.get()));
+    if (devices.size() != impl_->drives.size()) {
+        throw Error(ErrorCategory::appliance, ctx, "the appliance does not show every drive");
+    }
+    Layout layout;
+    layout.root_device = devices[static_cast<size_t>(index)] + "2";
+    layout.boot_device = devices[static_cast<size_t>(index)] + "1";
+
+    layout.root_fs_type = take_string(guestfs_vfs_type(g.get(), layout.root_device.c_str()));
+    if (layout.root_fs_type.rfind("ext", 0) != 0) {
+        throw Error(ErrorCategory::image, ctx,
+                    layout.root_fs_type.empty()
+                        ? std::string("missing root filesystem: partition 2 holds no "
+                                      "filesystem; the image is damaged or incomplete")
+                        : fmt::format("not a Raspberry Pi layout: partition 2 holds {}, "
+                                      "expected an ext4 root filesystem",
+                                      layout.root_fs_type));
+    }
+    const bool ro = drive.access == Access::read_only;
+    const int rc = ro ? guestfs_mount_ro(g.get(), layout.root_device.c_str(), "/")
+                      : guestfs_mount(g.get(), layout.root_device.c_str(), "/");
+    if (rc == -1) {
+        throw Error(ErrorCategory::image, ctx,
+                    "root partition (2) cannot be mounted (" + g.last_error() +
+                        "); the image may be damaged: check a copy with e2fsck -f");
+    }
+    impl_->mounted = index;
+    impl_->fs = std::make_unique<GuestImageFs>(g, ctx);
+    auto& fs = *impl_->fs;
+    if (!fs.exists("/etc")) {
+        throw Error(ErrorCategory::image, ctx,
+                    "partition 2 has no /etc: not a Raspberry Pi OS root filesystem");
+    }
+
+    const std::string disk_id = disk_id_hex(drive.table.disk_id);
+    for (const auto& e : text::parse_fstab(fs.read_if_exists("/etc/fstab").value_or(""))) {
+        if (names_boot_partition(e, disk_id) ||
+            (e.fs_type == "vfat" && e.mount_point.starts_with("/boot"))) {
+            layout.boot_mount = e.mount_point;
+            break;
+        }
+    }
+    if (layout.boot_mount.empty()) {
+        // No fstab entry: Raspberry Pi OS from bookworm on uses /boot/firmware.
+        layout.boot_mount = fs.exists("/boot/firmware") ? "/boot/firmware" : "/boot";
+    }
+    const std::string boot_type =
+        take_string(guestfs_vfs_type(g.get(), layout.boot_device.c_str()));
+    if (boot_type != "vfat") {
+        throw Error(ErrorCategory::image, ctx,
+                    fmt::format("not a Raspberry Pi layout: partition 1 holds {}, expected the "
+                                "FAT boot filesystem",
+                                boot_type.empty() ? "no filesystem" : boot_type));
+    }
+    if (!fs.exists(layout.boot_mount)) {
+        if (ro) {
+            throw Error(ErrorCategory::image, ctx,
+                        fmt::format("the boot mount point {} named in /etc/fstab does not exist",
+                                    layout.boot_mount));
+        }
+        fs.mkdir_p(layout.boot_mount);
+    }
+    const int boot_rc =
+        ro ? guestfs_mount_ro(g.get(), layout.boot_device.c_str(), layout.boot_mount.c_str())
+           : guestfs_mount(g.get(), layout.boot_device.c_str(), layout.boot_mount.c_str());
+    if (boot_rc == -1) {
+        throw Error(ErrorCategory::image, ctx,
+                    "boot partition (1) cannot be mounted (" + g.last_error() +
+                        "); the image may be damaged: check a copy with fsck.vfat");
+    }
+    layout.root_label = take_string(guestfs_vfs_label(g.get(), layout.root_device.c_str()));
+    layout.boot_label = take_string(guestfs_vfs_label(g.get(), layout.boot_device.c_str()));
+    impl_->layout = std::move(layout);
+    return impl_->layout;
+}
+
+ImageFs& Appliance::fs() {
+    if (!impl_->fs || !impl_->mounted) {
+        throw Error(ErrorCategory::internal, "appliance", "fs() without a mounted image");
+    }
+    return *impl_->fs;
+}
+
+void Appliance::unmount() {
+    if (!impl_->mounted) {
+        return;
+    }
+    impl_->fs.reset();
+    impl_->mounted.reset();
+    auto& g = impl_->g();
+    g.check(guestfs_umount_all(g.get()), "unmounting");
+    g.check(guestfs_sync(g.get()), "syncing");
+}
+
+void Appliance::shutdown() {
+    if (!impl_->handle) {
+        return;
+    }
+    unmount();
+    impl_->handle->shutdown();
+    impl_->handle.reset();
+}
+
+const PartitionTable& Appliance::partition_table(int index) const {
+    return impl_->drives.at(static_cast<size_t>(index)).table;
+}
+
+const std::filesystem::path& Appliance::image_path(int index) const {
+    return impl_->drives.at(static_cast<size_t>(index)).path;
+}
+
+} // namespace pimint

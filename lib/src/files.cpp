@@ -1,0 +1,179 @@
+#include "pimint/files.hpp"
+
+#include "file_handle.hpp"
+#include "pimint/error.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <linux/fs.h>
+#include <memory>
+#include <openssl/evp.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace pimint {
+namespace {
+
+[[noreturn]] void throw_io(const std::filesystem::path& path, const std::string& what, int err) {
+    std::string message = fmt::format("{}: {}", what, std::strerror(err));
+    if (err == ENOSPC || err == EDQUOT) {
+        message += " (free some space or choose another output directory)";
+    }
+    throw Error(ErrorCategory::io, path.string(), message);
+}
+
+void copy_range_read_write(int in, int out, off_t start, off_t end,
+                           const std::filesystem::path& to) {
+    std::vector<char> buffer(1 << 20);
+    off_t pos = start;
+    while (pos < end) {
+        const auto want = static_cast<size_t>(std::min<off_t>(end - pos, buffer.size()));
+        const ssize_t got = ::pread(in, buffer.data(), want, pos);
+        if (got <= 0) {
+            throw_io(to, "reading the source failed", got == 0 ? EIO : errno);
+        }
+        ssize_t done = 0;
+        while (done < got) {
+            const ssize_t put = ::pwrite(out, buffer.data() + done, got - done, pos + done);
+            if (put < 0) {
+                throw_io(to, "writing failed", errno);
+            }
+            done += put;
+        }
+        pos += got;
+    }
+}
+
+// Returns false when copy_file_range is not usable between these files.
+bool copy_range_in_kernel(int in, int out, off_t start, off_t end,
+                          const std::filesystem::path& to) {
+    off_t in_pos = start;
+    off_t out_pos = start;
+    while (in_pos < end) {
+        const ssize_t n =
+            ::copy_file_range(in, &in_pos, out, &out_pos, static_cast<size_t>(end - in_pos), 0);
+        if (n < 0) {
+            if ((errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP) &&
+                in_pos == start) {
+                return false;
+            }
+            throw_io(to, "copying failed", errno);
+        }
+        if (n == 0) {
+            throw_io(to, "copying failed: the source ended early", EIO);
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+CopyStats sparse_copy(const std::filesystem::path& from, const std::filesystem::path& to) {
+    FdHandle in(from, O_RDONLY);
+    FdHandle out(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    struct stat st {};
+    if (::fstat(in.get(), &st) != 0) {
+        throw_io(from, "cannot stat", errno);
+    }
+    CopyStats stats;
+    stats.size = static_cast<std::uint64_t>(st.st_size);
+    if (::ioctl(out.get(), FICLONE, in.get()) == 0) {
+        stats.method = CopyStats::Method::reflink;
+        stats.data_bytes = stats.size;
+        out.close(to);
+        return stats;
+    }
+    if (::ftruncate(out.get(), st.st_size) != 0) {
+        throw_io(to, "cannot size the copy", errno);
+    }
+    bool in_kernel = true;
+    off_t pos = 0;
+    while (pos < st.st_size) {
+        const off_t data = ::lseek(in.get(), pos, SEEK_DATA);
+        if (data < 0) {
+            if (errno == ENXIO) {
+                break; // only a hole remains
+            }
+            throw_io(from, "cannot find data extents", errno);
+        }
+        off_t hole = ::lseek(in.get(), data, SEEK_HOLE);
+        if (hole < 0) {
+            hole = st.st_size;
+        }
+        if (in_kernel && !copy_range_in_kernel(in.get(), out.get(), data, hole, to)) {
+            in_kernel = false;
+        }
+        if (!in_kernel) {
+            copy_range_read_write(in.get(), out.get(), data, hole, to);
+        }
+        stats.data_bytes += static_cast<std::uint64_t>(hole - data);
+        pos = hole;
+    }
+    stats.method = in_kernel ? CopyStats::Method::copy_file_range : CopyStats::Method::read_write;
+    out.close(to);
+    return stats;
+}
+
+AtomicOutput::AtomicOutput(std::filesystem::path final_path)
+    : final_(std::move(final_path)) {
+    temp_ = final_.parent_path() /
+            fmt::format("{}{}.{}", temp_prefix, final_.filename().string(), ::getpid());
+}
+
+AtomicOutput::~AtomicOutput() {
+    if (!committed_) {
+        std::error_code ec;
+        std::filesystem::remove(temp_, ec);
+    }
+}
+
+void AtomicOutput::commit() {
+    {
+        FdHandle fd(temp_, O_RDONLY);
+        if (::fsync(fd.get()) != 0) {
+            throw_io(temp_, "fsync failed", errno);
+        }
+    }
+    if (::rename(temp_.c_str(), final_.c_str()) != 0) {
+        throw_io(final_, "cannot rename the finished output into place", errno);
+    }
+    committed_ = true;
+    const auto dir =
+        final_.parent_path().empty() ? std::filesystem::path(".") : final_.parent_path();
+    FdHandle dir_fd(dir, O_RDONLY | O_DIRECTORY);
+    ::fsync(dir_fd.get()); // best effort: the rename is done either way
+}
+
+std::string sha256_file(const std::filesystem::path& path) {
+    FdHandle fd(path, O_RDONLY);
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+        throw Error(ErrorCategory::internal, path.string(), "cannot initialise SHA-256");
+    }
+    std::vector<unsigned char> buffer(1 << 20);
+    for (;;) {
+        const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
+        if (got < 0) {
+            throw_io(path, "reading failed", errno);
+        }
+        if (got == 0) {
+            break;
+        }
+        EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<size_t>(got));
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx.get(), digest, &len);
+    std::string hex;
+    hex.reserve(len * 2);
+    for (unsigned int i = 0; i < len; ++i) {
+        hex += fmt::format("{:02x}", digest[i]);
+    }
+    return hex;
+}
+
+} // namespace pimint

@@ -1,0 +1,121 @@
+#include "pimint/partition_table.hpp"
+
+#include "file_handle.hpp"
+#include "pimint/error.hpp"
+
+#include <array>
+#include <fmt/format.h>
+
+namespace pimint {
+namespace {
+
+constexpr std::uint8_t gpt_protective_type = 0xee;
+
+std::uint32_t le32(const unsigned char* p) {
+    return std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 |
+           std::uint32_t(p[3]) << 24;
+}
+
+bool is_fat_type(std::uint8_t type) {
+    return type == 0x01 || type == 0x04 || type == 0x06 || type == 0x0b || type == 0x0c ||
+           type == 0x0e;
+}
+
+} // namespace
+
+PartitionTable read_partition_table(const std::filesystem::path& image) {
+    const std::string ctx = image.string();
+    std::error_code ec;
+    if (std::filesystem::is_directory(image, ec)) {
+        throw Error(ErrorCategory::image, ctx, "is a directory, not a disk image file");
+    }
+    FileHandle file(image, "rb");
+    std::array<unsigned char, sector_size> mbr{};
+    const auto got = std::fread(mbr.data(), 1, mbr.size(), file.get());
+    if (got < mbr.size()) {
+        throw Error(ErrorCategory::image, ctx,
+                    fmt::format("not a disk image: only {} bytes, an MBR needs 512; point "
+                                "pimint at a Raspberry Pi OS .img file",
+                                got));
+    }
+    if (mbr[510] != 0x55 || mbr[511] != 0xaa) {
+        throw Error(ErrorCategory::image, ctx,
+                    "not a disk image: no MBR boot signature in the first sector (a "
+                    "compressed download? unpack the .img from the .zip or .xz first)");
+    }
+    PartitionTable table;
+    table.disk_id = le32(&mbr[440]);
+    table.file_size = std::filesystem::file_size(image, ec);
+    if (ec) {
+        throw Error(ErrorCategory::io, ctx, "cannot read the file size: " + ec.message());
+    }
+    for (int i = 0; i < 4; ++i) {
+        const unsigned char* entry = &mbr[446 + 16 * i];
+        Partition part;
+        part.number = i + 1;
+        part.type = entry[4];
+        part.start_sector = le32(entry + 8);
+        part.sectors = le32(entry + 12);
+        if (part.type == 0 || part.sectors == 0) {
+            continue;
+        }
+        if (part.type == gpt_protective_type) {
+            throw Error(ErrorCategory::image, ctx,
+                        "has a GPT partition table; pimint needs a Raspberry Pi OS image "
+                        "with an MBR (boot partition 1, root partition 2)");
+        }
+        if (part.offset() + part.size() > table.file_size) {
+            throw Error(ErrorCategory::image, ctx,
+                        fmt::format("truncated: partition {} ends at byte {} but the file has "
+                                    "only {} bytes; download or copy the image again",
+                                    part.number, part.offset() + part.size(), table.file_size));
+        }
+        table.partitions.push_back(part);
+    }
+    if (table.partitions.empty()) {
+        throw Error(ErrorCategory::image, ctx,
+                    "has an empty partition table; a Raspberry Pi OS image has a boot "
+                    "and a root partition");
+    }
+    return table;
+}
+
+void require_pi_layout(const PartitionTable& table, const std::filesystem::path& image) {
+    const std::string ctx = image.string();
+    const auto find = [&](int number) -> const Partition* {
+        for (const auto& p : table.partitions) {
+            if (p.number == number) {
+                return &p;
+            }
+        }
+        return nullptr;
+    };
+    const Partition* boot = find(1);
+    const Partition* root = find(2);
+    if (boot == nullptr || !is_fat_type(boot->type)) {
+        throw Error(ErrorCategory::image, ctx,
+                    boot == nullptr
+                        ? std::string("not a Raspberry Pi layout: no partition 1 (the FAT boot "
+                                      "partition)")
+                        : fmt::format("not a Raspberry Pi layout: partition 1 has type 0x{:02x}, "
+                                      "expected a FAT boot partition (0x0c)",
+                                      boot->type));
+    }
+    if (root == nullptr) {
+        throw Error(ErrorCategory::image, ctx,
+                    "missing root partition: partition 2 (the Linux root filesystem) is "
+                    "absent; is this only a boot partition image?");
+    }
+    if (root->type != 0x83) {
+        throw Error(ErrorCategory::image, ctx,
+                    fmt::format("not a Raspberry Pi layout: partition 2 has type 0x{:02x}, "
+                                "expected a Linux root partition (0x83)",
+                                root->type));
+    }
+}
+
+std::string disk_id_hex(std::uint32_t disk_id) {
+    return fmt::format("{:08x}", disk_id);
+}
+
+} // namespace pimint

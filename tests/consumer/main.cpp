@@ -1,0 +1,16 @@
+#include <iostream>
+#include <pimint/pimint.hpp>
+
+int main(int argc, char** argv) {
+    std::cout << "pimint " << pimint::version() << "\n";
+    if (argc < 2) {
+        return 0;
+    }
+    try {
+        pimint::read_partition_table(argv[1]);
+    } catch (const pimint::Error& e) {
+        std::cout << pimint::category_name(e.category()) << ": " << e.what() << "\n";
+        return pimint::exit_code(e.category());
+    }
+    return 0;
+}

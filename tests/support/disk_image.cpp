@@ -1,0 +1,70 @@
+#include "disk_image.hpp"
+
+#include <array>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace pimint::test {
+namespace {
+
+void put32(unsigned char* p, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) {
+        p[i] = static_cast<unsigned char>(v >> (8 * i));
+    }
+}
+
+} // namespace
+
+void write_mbr_image(const std::filesystem::path& path, std::uint64_t size_bytes,
+                     const std::vector<PartitionSpec>& partitions, std::uint32_t disk_id) {
+    std::array<unsigned char, 512> mbr{};
+    put32(&mbr[440], disk_id);
+    for (size_t i = 0; i < partitions.size() && i < 4; ++i) {
+        unsigned char* e = &mbr[446 + 16 * i];
+        e[4] = partitions[i].type;
+        put32(e + 8, partitions[i].start_sector);
+        put32(e + 12, partitions[i].sectors);
+    }
+    mbr[510] = 0x55;
+    mbr[511] = 0xaa;
+    {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out.write(reinterpret_cast<const char*>(mbr.data()), mbr.size());
+        if (!out) {
+            throw std::runtime_error("cannot write " + path.string());
+        }
+    }
+    std::filesystem::resize_file(path, size_bytes);
+}
+
+void write_file(const std::filesystem::path& path, const std::string& content) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (!out) {
+        throw std::runtime_error("cannot write " + path.string());
+    }
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void zero_range(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length) {
+    std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(static_cast<std::streamoff>(offset));
+    const std::string zeros(1 << 16, '\0');
+    while (length > 0) {
+        const auto n = std::min<std::uint64_t>(length, zeros.size());
+        f.write(zeros.data(), static_cast<std::streamsize>(n));
+        length -= n;
+    }
+    if (!f) {
+        throw std::runtime_error("cannot zero a range of " + path.string());
+    }
+}
+
+} // namespace pimint::test

@@ -1,0 +1,28 @@
+// Writes small disk image files with a hand-chosen MBR, for the bad-input tests.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace pimint::test {
+
+struct PartitionSpec {
+    std::uint8_t type;
+    std::uint32_t start_sector;
+    std::uint32_t sectors;
+};
+
+// Creates `path` (sparse) of `size_bytes` with an MBR listing `partitions`.
+void write_mbr_image(const std::filesystem::path& path, std::uint64_t size_bytes,
+                     const std::vector<PartitionSpec>& partitions,
+                     std::uint32_t disk_id = 0x1234abcd);
+
+void write_file(const std::filesystem::path& path, const std::string& content);
+std::string read_file(const std::filesystem::path& path);
+
+// Overwrites `length` bytes at `offset` with zeros.
+void zero_range(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length);
+
+} // namespace pimint::test

@@ -1,0 +1,20 @@
+// Runs a program with arguments (no shell), capturing stdout, stderr and the exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace pimint::test {
+
+struct RunResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+RunResult run(const std::vector<std::string>& argv);
+
+// The pimint executable under test (PIMINT_EXE, set by meson test).
+std::string pimint_exe();
+
+} // namespace pimint::test

@@ -1,0 +1,54 @@
+#include "disk_image.hpp"
+#include "temp_dir.hpp"
+
+#include <doctest/doctest.h>
+#include <fstream>
+#include <pimint/files.hpp>
+#include <sys/stat.h>
+
+using namespace pimint;
+using pimint::test::TempDir;
+
+namespace {
+
+std::uint64_t allocated_bytes(const std::filesystem::path& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return static_cast<std::uint64_t>(st.st_blocks) * 512;
+}
+
+} // namespace
+
+TEST_CASE("sparse_copy copies data extents and keeps holes") {
+    TempDir dir;
+    const auto src = dir / "src.img";
+    const std::uint64_t size = 64ULL << 20;
+    {
+        std::ofstream out(src, std::ios::binary);
+        out << "start of the image";
+        out.seekp(32 << 20);
+        out << std::string(1 << 20, 'x');
+        out.seekp(static_cast<std::streamoff>(size - 5));
+        out << "tail!";
+    }
+    const CopyStats stats = sparse_copy(src, dir / "dst.img");
+    CHECK(stats.size == size);
+    CHECK(std::filesystem::file_size(dir / "dst.img") == size);
+    CHECK(sha256_file(src) == sha256_file(dir / "dst.img"));
+    CHECK(stats.data_bytes < size / 4);
+    CHECK(allocated_bytes(dir / "dst.img") < size / 4);
+}
+
+TEST_CASE("sparse_copy of an empty file gives an empty file") {
+    TempDir dir;
+    pimint::test::write_file(dir / "empty", "");
+    CHECK(sparse_copy(dir / "empty", dir / "copy").size == 0);
+    CHECK(std::filesystem::file_size(dir / "copy") == 0);
+}
+
+TEST_CASE("sha256_file matches a known digest") {
+    TempDir dir;
+    pimint::test::write_file(dir / "abc", "abc");
+    CHECK(sha256_file(dir / "abc") ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
