@@ -232,6 +232,27 @@ const Layout& Appliance::mount(int index) {
     return impl_->layout;
 }
 
+void Appliance::grow_root(int index) {
+    auto& g = impl_->g();
+    unmount();
+    Drive& drive = impl_->drives.at(static_cast<size_t>(index));
+    const std::string ctx = drive.path.string();
+    const auto devices = take_string_list(guestfs_list_devices(g.get()));
+    const std::string device = devices.at(static_cast<size_t>(index));
+    const std::string root = device + "2";
+    const std::int64_t bytes = guestfs_blockdev_getsize64(g.get(), device.c_str());
+    g.check(bytes < 0 ? -1 : 0, ctx);
+    const Partition& p2 = drive.table.partitions.back();
+    const std::int64_t last_sector = bytes / static_cast<std::int64_t>(sector_size) - 1;
+    impl_->say("growing the root partition");
+    g.check(guestfs_part_resize(g.get(), device.c_str(), p2.number, last_sector),
+            ctx + ": resizing partition 2");
+    g.check(guestfs_e2fsck(g.get(), root.c_str(), GUESTFS_E2FSCK_FORCEALL, 1, -1),
+            ctx + ": checking the root filesystem");
+    g.check(guestfs_resize2fs(g.get(), root.c_str()), ctx + ": growing the root filesystem");
+    g.check(guestfs_sync(g.get()), ctx);
+}
+
 ImageFs& Appliance::fs() {
     if (!impl_->fs || !impl_->mounted) {
         throw Error(ErrorCategory::internal, "appliance", "fs() without a mounted image");

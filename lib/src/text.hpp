@@ -8,9 +8,14 @@
 
 namespace pimint::text {
 
+// These return views into their argument: passing a temporary string would leave the
+// views dangling, so that does not compile.
 std::string_view trim(std::string_view s);
 std::vector<std::string_view> split_lines(std::string_view s);
 std::vector<std::string_view> split_ws(std::string_view s);
+std::string_view trim(std::string&&) = delete;
+std::vector<std::string_view> split_lines(std::string&&) = delete;
+std::vector<std::string_view> split_ws(std::string&&) = delete;
 
 // KEY=value lines as in /etc/os-release and /etc/default/*: comments and blank lines
 // skipped, one level of single or double quotes removed.

@@ -30,5 +30,7 @@ bool parse_command_line(const char* command, const char* usage,
                         const std::vector<std::string>& args, CommonOptions& common);
 
 int run_inspect(const std::vector<std::string>& args);
+int run_check(const std::vector<std::string>& args);
+int run_apply(const std::vector<std::string>& args);
 
 } // namespace pimint::cli

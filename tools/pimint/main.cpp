@@ -13,6 +13,8 @@ namespace {
 using pimint::cli::Command;
 
 constexpr std::array commands{
+    Command{"apply", "make an image from a base image and a recipe", pimint::cli::run_apply},
+    Command{"check", "validate a recipe without opening an image", pimint::cli::run_check},
     Command{"inspect", "show what an image is and how it is configured", pimint::cli::run_inspect},
 };
 

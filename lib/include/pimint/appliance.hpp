@@ -50,6 +50,10 @@ public:
     const std::string& backend() const;
     double launch_seconds() const;
 
+    // Grows partition 2 of image `index` to the end of its (already enlarged) file and
+    // its ext4 filesystem with it. Unmounts first.
+    void grow_root(int index);
+
     // Mounts image `index`: root (partition 2) at /, boot (partition 1) where the image's
     // fstab puts it. Unmounts whatever was mounted before.
     const Layout& mount(int index);

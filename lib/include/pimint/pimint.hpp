@@ -2,9 +2,12 @@
 #pragma once
 
 #include "pimint/appliance.hpp"
+#include "pimint/apply.hpp"
 #include "pimint/error.hpp"
 #include "pimint/files.hpp"
 #include "pimint/image_fs.hpp"
 #include "pimint/inspect.hpp"
 #include "pimint/partition_table.hpp"
+#include "pimint/recipe.hpp"
+#include "pimint/step.hpp"
 #include "pimint/version.hpp"

@@ -1,0 +1,187 @@
+#include "step_table.hpp"
+
+#include "did_you_mean.hpp"
+#include "pimint/error.hpp"
+
+#include <fmt/format.h>
+
+namespace pimint {
+namespace {
+
+const char* type_name(const toml::node& node) {
+    switch (node.type()) {
+    case toml::node_type::string:
+        return "a string";
+    case toml::node_type::integer:
+        return "an integer";
+    case toml::node_type::floating_point:
+        return "a number";
+    case toml::node_type::boolean:
+        return "true or false";
+    case toml::node_type::array:
+        return "an array";
+    case toml::node_type::table:
+        return "a table";
+    default:
+        return "a date or time";
+    }
+}
+
+} // namespace
+
+namespace {
+
+[[noreturn]] void throw_unknown_key(const StepTable::Impl& impl, const toml::key& key,
+                                    const std::vector<std::string>& known) {
+    throw Error(ErrorCategory::recipe, location_of(key.source(), impl.where.file).str(),
+                fmt::format("unknown key '{}' in [{}]{}", key.str(), impl.name,
+                            did_you_mean(key.str(), known)));
+}
+
+} // namespace
+
+SourceLocation location_of(const toml::source_region& region, const std::string& fallback_file) {
+    SourceLocation loc;
+    loc.file = region.path ? *region.path : fallback_file;
+    loc.line = static_cast<int>(region.begin.line);
+    loc.column = static_cast<int>(region.begin.column);
+    return loc;
+}
+
+StepTable::StepTable(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+StepTable::~StepTable() = default;
+
+const std::string& StepTable::name() const {
+    return impl_->name;
+}
+
+SourceLocation StepTable::location(std::string_view key) const {
+    if (const toml::node* node = impl_->get(key)) {
+        return location_of(node->source(), impl_->where.file);
+    }
+    return impl_->where;
+}
+
+void StepTable::fail(std::string_view key, const std::string& message) const {
+    throw Error(ErrorCategory::recipe, location(key).str(),
+                key.empty() ? fmt::format("[{}]: {}", impl_->name, message)
+                            : fmt::format("{}.{}: {}", impl_->name, key, message));
+}
+
+std::optional<Template> StepTable::string(std::string_view key) {
+    impl_->known.emplace(key);
+    const toml::node* node = impl_->get(key);
+    if (node == nullptr) {
+        return std::nullopt;
+    }
+    if (!node->is_string()) {
+        fail(key, fmt::format("expected a string, found {}", type_name(*node)));
+    }
+    return Template(**node->as_string(), location(key));
+}
+
+std::optional<bool> StepTable::boolean(std::string_view key) {
+    impl_->known.emplace(key);
+    const toml::node* node = impl_->get(key);
+    if (node == nullptr) {
+        return std::nullopt;
+    }
+    if (!node->is_boolean()) {
+        fail(key, fmt::format("expected true or false, found {}", type_name(*node)));
+    }
+    return **node->as_boolean();
+}
+
+std::optional<std::int64_t> StepTable::integer(std::string_view key) {
+    impl_->known.emplace(key);
+    const toml::node* node = impl_->get(key);
+    if (node == nullptr) {
+        return std::nullopt;
+    }
+    if (!node->is_integer()) {
+        fail(key, fmt::format("expected an integer, found {}", type_name(*node)));
+    }
+    return **node->as_integer();
+}
+
+std::optional<std::vector<Template>> StepTable::strings(std::string_view key) {
+    impl_->known.emplace(key);
+    const toml::node* node = impl_->get(key);
+    if (node == nullptr) {
+        return std::nullopt;
+    }
+    if (node->is_string()) {
+        return std::vector<Template>{Template(**node->as_string(), location(key))};
+    }
+    const toml::array* array = node->as_array();
+    if (array == nullptr) {
+        fail(key, fmt::format("expected an array of strings, found {}", type_name(*node)));
+    }
+    std::vector<Template> out;
+    for (const auto& element : *array) {
+        if (!element.is_string()) {
+            throw Error(ErrorCategory::recipe,
+                        location_of(element.source(), impl_->where.file).str(),
+                        fmt::format("{}.{}: expected strings in the array, found {}", impl_->name,
+                                    key, type_name(element)));
+        }
+        out.emplace_back(**element.as_string(), location_of(element.source(), impl_->where.file));
+    }
+    return out;
+}
+
+std::optional<std::uint32_t> StepTable::mode(std::string_view key) {
+    impl_->known.emplace(key);
+    const toml::node* node = impl_->get(key);
+    if (node == nullptr) {
+        return std::nullopt;
+    }
+    std::string digits;
+    if (node->is_string()) {
+        digits = **node->as_string();
+    } else if (node->is_integer()) {
+        digits = std::to_string(**node->as_integer());
+    } else {
+        fail(key,
+             fmt::format("expected an octal mode such as \"0644\", found {}", type_name(*node)));
+    }
+    if (digits.empty() || digits.size() > 4 ||
+        digits.find_first_not_of("01234567") != std::string::npos) {
+        fail(key, fmt::format("'{}' is not an octal mode; write it like \"0644\"", digits));
+    }
+    return static_cast<std::uint32_t>(std::stoul(digits, nullptr, 8));
+}
+
+void StepTable::require_one_of(std::string_view a, std::string_view b) const {
+    const bool has_a = impl_->get(a) != nullptr;
+    const bool has_b = impl_->get(b) != nullptr;
+    if (has_a == has_b) {
+        fail(has_a ? b : std::string_view(),
+             fmt::format("give exactly one of '{}' and '{}'", a, b));
+    }
+}
+
+void StepTable::report_misspelled_key() const {
+    const std::vector<std::string> known(impl_->known.begin(), impl_->known.end());
+    for (const toml::table* part : impl_->parts) {
+        for (const auto& [key, value] : *part) {
+            if (impl_->known.count(key.str()) == 0 && !closest_match(key.str(), known).empty()) {
+                throw_unknown_key(*impl_, key, known);
+            }
+        }
+    }
+}
+
+void StepTable::finish() {
+    const std::vector<std::string> known(impl_->known.begin(), impl_->known.end());
+    for (const toml::table* part : impl_->parts) {
+        for (const auto& [key, value] : *part) {
+            if (impl_->known.count(key.str()) == 0) {
+                throw_unknown_key(*impl_, key, known);
+            }
+        }
+    }
+}
+
+} // namespace pimint

@@ -1,0 +1,18 @@
+// Registration functions of pimint's own steps, one per file in this directory.
+#pragma once
+
+namespace pimint::steps {
+
+void register_image();
+void register_ssh();
+void register_locale();
+void register_keyboard();
+void register_timezone();
+void register_wifi();
+void register_hostname();
+void register_user();
+void register_files();
+void register_firstboot();
+void register_network();
+
+} // namespace pimint::steps
