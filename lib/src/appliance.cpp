@@ -5,6 +5,7 @@
 #include "pimint/error.hpp"
 #include "text.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fcntl.h>
@@ -242,7 +243,16 @@ void Appliance::grow_root(int index) {
     const std::string root = device + "2";
     const std::int64_t bytes = guestfs_blockdev_getsize64(g.get(), device.c_str());
     g.check(bytes < 0 ? -1 : 0, ctx);
-    const Partition& p2 = drive.table.partitions.back();
+    const Partition& p2 =
+        *std::find_if(drive.table.partitions.begin(), drive.table.partitions.end(),
+                      [](const Partition& p) { return p.number == 2; });
+    for (const auto& p : drive.table.partitions) {
+        if (p.offset() > p2.offset()) {
+            throw Error(
+                ErrorCategory::image, ctx,
+                fmt::format("cannot grow the root partition: partition {} follows it", p.number));
+        }
+    }
     const std::int64_t last_sector = bytes / static_cast<std::int64_t>(sector_size) - 1;
     impl_->say("growing the root partition");
     g.check(guestfs_part_resize(g.get(), device.c_str(), p2.number, last_sector),

@@ -1,6 +1,7 @@
 #include "pimint/apply.hpp"
 
 #include "pimint/error.hpp"
+#include "pimint/interrupt.hpp"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -48,7 +49,8 @@ std::uint64_t grow_bytes(const Recipe& recipe) {
     return total;
 }
 
-void apply_steps(Appliance& appliance, int index, const Recipe& recipe, NodeContext& node) {
+void apply_steps(Appliance& appliance, int index, const Recipe& recipe, NodeContext& node,
+                 const StatusCallback& status) {
     for (const auto& step : recipe.steps()) {
         step->contribute(node);
     }
@@ -71,8 +73,12 @@ void apply_steps(Appliance& appliance, int index, const Recipe& recipe, NodeCont
                     step->name(), (needed + 1023) / 1024, free_bytes / 1024));
         }
     }
-    StepContext ctx{fs, layout, node, recipe.path().parent_path().string()};
+    StepContext ctx{fs, layout, node, recipe.path().parent_path().string(), status};
     for (const auto& step : recipe.steps()) {
+        check_interrupted();
+        if (status) {
+            status(fmt::format("applying [{}]", step->name()));
+        }
         step->apply(ctx);
     }
     appliance.unmount();
@@ -93,6 +99,7 @@ ApplyReport apply(const Recipe& recipe, const std::filesystem::path& base,
     AtomicOutput output(out);
     say("copying the base image");
     report.copy = sparse_copy(base, output.temp_path());
+    check_interrupted();
     report.grown_bytes = grow_bytes(recipe);
     if (report.grown_bytes > 0) {
         grow_file(output.temp_path(), report.grown_bytes);
@@ -106,8 +113,9 @@ ApplyReport apply(const Recipe& recipe, const std::filesystem::path& base,
     }
     NodeContext node = options.node;
     say("applying the recipe");
-    apply_steps(appliance, index, recipe, node);
+    apply_steps(appliance, index, recipe, node, options.status);
     appliance.shutdown();
+    check_interrupted();
     output.commit();
 
     report.backend = appliance.backend();

@@ -27,6 +27,8 @@ int exit_code(ErrorCategory category) noexcept {
         return 5;
     case ErrorCategory::appliance:
         return 6;
+    case ErrorCategory::build:
+        return 7;
     case ErrorCategory::interrupted:
         return 130;
     case ErrorCategory::internal:
@@ -47,6 +49,8 @@ std::string_view category_name(ErrorCategory category) noexcept {
         return "io";
     case ErrorCategory::appliance:
         return "appliance";
+    case ErrorCategory::build:
+        return "build";
     case ErrorCategory::interrupted:
         return "interrupted";
     case ErrorCategory::internal:

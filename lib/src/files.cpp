@@ -74,7 +74,8 @@ bool copy_range_in_kernel(int in, int out, off_t start, off_t end,
 
 CopyStats sparse_copy(const std::filesystem::path& from, const std::filesystem::path& to) {
     FdHandle in(from, O_RDONLY);
-    FdHandle out(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    // Private until the user decides: images can hold keys, password hashes and PSKs.
+    FdHandle out(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     struct stat st {};
     if (::fstat(in.get(), &st) != 0) {
         throw_io(from, "cannot stat", errno);

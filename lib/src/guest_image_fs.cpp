@@ -84,6 +84,13 @@ void GuestImageFs::tar_in(const std::filesystem::path& tarball, const std::strin
     check(guestfs_tar_in(g_.get(), tarball.c_str(), dir.c_str()), "unpacking an archive into", dir);
 }
 
+void GuestImageFs::tar_out(const std::string& dir, const std::filesystem::path& tarball) {
+    check_image_path(dir);
+    check(guestfs_tar_out_opts(g_.get(), dir.c_str(), tarball.c_str(),
+                               GUESTFS_TAR_OUT_OPTS_NUMERICOWNER, 1, -1),
+          "packing", dir);
+}
+
 bool GuestImageFs::exists(const std::string& path) {
     check_image_path(path);
     const int rc = guestfs_exists(g_.get(), path.c_str());
@@ -97,7 +104,8 @@ std::optional<FileStat> GuestImageFs::stat(const std::string& path) {
     // parsing error strings.
     const std::filesystem::path p(path);
     if (p != "/") {
-        const int parent_is_dir = guestfs_is_dir(g_.get(), p.parent_path().c_str());
+        const int parent_is_dir = guestfs_is_dir_opts(g_.get(), p.parent_path().c_str(),
+                                                      GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1);
         check(parent_is_dir, "checking", p.parent_path().string());
         if (parent_is_dir == 0) {
             return std::nullopt;
@@ -143,7 +151,8 @@ SpaceInfo GuestImageFs::space(const std::string& path) {
     SpaceInfo out;
     out.total_bytes =
         static_cast<std::uint64_t>(st->blocks) * static_cast<std::uint64_t>(st->frsize);
-    out.free_bytes = static_cast<std::uint64_t>(st->bavail) * static_cast<std::uint64_t>(st->bsize);
+    out.free_bytes =
+        static_cast<std::uint64_t>(st->bavail) * static_cast<std::uint64_t>(st->frsize);
     guestfs_free_statvfs(st);
     return out;
 }

@@ -23,6 +23,7 @@ public:
     std::string readlink(const std::string& path) override;
     void remove(const std::string& path) override;
     void tar_in(const std::filesystem::path& tarball, const std::string& dir) override;
+    void tar_out(const std::string& dir, const std::filesystem::path& tarball) override;
     bool exists(const std::string& path) override;
     std::optional<FileStat> stat(const std::string& path) override;
     std::vector<std::string> list(const std::string& dir) override;

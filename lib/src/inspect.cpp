@@ -202,7 +202,8 @@ std::string to_json(const ImageInfo& info) {
         {"timezone", info.timezone},
         {"wifi_country", info.wifi_country},
     };
-    return out.dump(2);
+    return out.dump(2, ' ', false,
+                    nlohmann::json::error_handler_t::replace); // image text may not be UTF-8
 }
 
 } // namespace pimint

@@ -141,8 +141,9 @@ std::string quoted(const std::string& text) {
 }
 
 void apply_override(std::vector<Entry>& entries, Documents& docs, const std::string& text) {
-    const std::string source = "--set " + text;
-    const SourceLocation cli{source, 0, 0};
+    // Errors name the argument by its key only: values may be passwords.
+    const std::string named = "--set " + text.substr(0, text.find('='));
+    const SourceLocation cli{named, 0, 0};
     const auto eq = text.find('=');
     const auto dot = text.find('.');
     if (eq == std::string::npos || dot == std::string::npos || dot > eq) {
@@ -166,10 +167,13 @@ void apply_override(std::vector<Entry>& entries, Documents& docs, const std::str
     }
     toml::table parsed;
     try {
-        parsed = toml::parse(key + " = " + value, source);
+        parsed = toml::parse(key + " = " + value, named);
     } catch (const toml::parse_error&) {
-        parsed =
-            toml::parse(key + " = " + quoted(value), source); // not a TOML value: the plain string
+        try {
+            parsed = toml::parse(key + " = " + quoted(value), named); // not TOML: the plain string
+        } catch (const toml::parse_error& e) {
+            fail_at(cli, "the value cannot be read: " + std::string(e.description()));
+        }
     }
     entry_for(entries, table).tables.push_back(&docs.emplace_back(std::move(parsed)));
 }

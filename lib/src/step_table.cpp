@@ -141,7 +141,11 @@ std::optional<std::uint32_t> StepTable::mode(std::string_view key) {
     if (node->is_string()) {
         digits = **node->as_string();
     } else if (node->is_integer()) {
-        digits = std::to_string(**node->as_integer());
+        const auto* value = node->as_integer();
+        // 0o644 is the mode itself; a plain 644 is read as octal digits.
+        digits = (value->flags() & toml::value_flags::format_as_octal) != toml::value_flags::none
+                     ? fmt::format("{:o}", **value)
+                     : std::to_string(**value);
     } else {
         fail(key,
              fmt::format("expected an octal mode such as \"0644\", found {}", type_name(*node)));

@@ -108,7 +108,7 @@ std::string timezone_name(std::string_view zone) {
 
 std::string keyboard_word(std::string_view word) {
     const bool ok = std::all_of(word.begin(), word.end(), [](char c) {
-        return is_alnum(c) || c == '_' || c == '-' || c == ',';
+        return is_alnum(c) || c == '_' || c == '-' || c == ',' || c == ':';
     });
     if (!ok) {
         return fmt::format("'{}' is not an XKB name; use names such as pc105, gb or us", word);

@@ -6,10 +6,10 @@
 using namespace pimint;
 
 TEST_CASE("every error category has its own non-zero exit code") {
-    const ErrorCategory all[] = {ErrorCategory::usage,     ErrorCategory::recipe,
-                                 ErrorCategory::image,     ErrorCategory::io,
-                                 ErrorCategory::appliance, ErrorCategory::interrupted,
-                                 ErrorCategory::internal};
+    const ErrorCategory all[] = {ErrorCategory::usage,       ErrorCategory::recipe,
+                                 ErrorCategory::image,       ErrorCategory::io,
+                                 ErrorCategory::appliance,   ErrorCategory::build,
+                                 ErrorCategory::interrupted, ErrorCategory::internal};
     std::set<int> codes;
     for (auto c : all) {
         CHECK(exit_code(c) != 0);

@@ -32,5 +32,6 @@ bool parse_command_line(const char* command, const char* usage,
 int run_inspect(const std::vector<std::string>& args);
 int run_check(const std::vector<std::string>& args);
 int run_apply(const std::vector<std::string>& args);
+int run_cluster(const std::vector<std::string>& args);
 
 } // namespace pimint::cli

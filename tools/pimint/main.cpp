@@ -5,6 +5,7 @@
 #include <array>
 #include <fmt/format.h>
 #include <pimint/error.hpp>
+#include <pimint/interrupt.hpp>
 #include <pimint/version.hpp>
 #include <string_view>
 
@@ -15,6 +16,8 @@ using pimint::cli::Command;
 constexpr std::array commands{
     Command{"apply", "make an image from a base image and a recipe", pimint::cli::run_apply},
     Command{"check", "validate a recipe without opening an image", pimint::cli::run_check},
+    Command{"cluster", "make master and worker images for an MPI cluster",
+            pimint::cli::run_cluster},
     Command{"inspect", "show what an image is and how it is configured", pimint::cli::run_inspect},
 };
 
@@ -25,9 +28,10 @@ void print_main_help() {
     for (const auto& c : commands) {
         fmt::print("  {:<12}{}\n", c.name, c.summary);
     }
-    fmt::print("\nRun 'pimint COMMAND --help' for a command's options.\n"
-               "Exit codes: 0 ok, 2 usage, 3 recipe, 4 image, 5 host file I/O, 6 appliance, "
-               "70 internal, 130 interrupted.\n");
+    fmt::print(
+        "\nRun 'pimint COMMAND --help' for a command's options.\n"
+        "Exit codes: 0 ok, 2 usage, 3 recipe, 4 image, 5 host file I/O, 6 appliance, 7 build, "
+        "70 internal, 130 interrupted.\n");
 }
 
 int dispatch(int argc, char** argv) {
@@ -65,9 +69,17 @@ int dispatch(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+    pimint::install_interrupt_handlers();
     try {
         return dispatch(argc, argv);
     } catch (const pimint::Error& e) {
+        if (pimint::interrupt_requested()) {
+            // Whatever failed first (the appliance or make got the signal too), the cause is the
+            // signal.
+            fmt::print(stderr,
+                       "pimint: interrupted; temporary files removed, finished outputs kept\n");
+            return pimint::exit_code(pimint::ErrorCategory::interrupted);
+        }
         fmt::print(stderr, "pimint: {}\n", e.what());
         return pimint::exit_code(e.category());
     } catch (const boost::program_options::error& e) {

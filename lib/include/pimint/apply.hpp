@@ -35,7 +35,8 @@ ApplyReport apply(const Recipe& recipe, const std::filesystem::path& base,
 // Applies the recipe's steps to image `index` of a launched appliance (the image must
 // already have been grown by the recipe's grow_bytes): mounts it, checks free space,
 // runs every step, unmounts. `node` receives what steps decide (the host name).
-void apply_steps(Appliance& appliance, int index, const Recipe& recipe, NodeContext& node);
+void apply_steps(Appliance& appliance, int index, const Recipe& recipe, NodeContext& node,
+                 const StatusCallback& status = {});
 
 // Total bytes the recipe grows the image by.
 std::uint64_t grow_bytes(const Recipe& recipe);

@@ -16,6 +16,7 @@ enum class ErrorCategory {
     image,       // the input image is not a usable Raspberry Pi image
     io,          // reading or writing a host file failed
     appliance,   // libguestfs could not start or failed inside the appliance
+    build,       // a host-side build (cross-compiling MPICH) failed
     interrupted, // the run was stopped by a signal
     internal,    // a bug in pimint
 };

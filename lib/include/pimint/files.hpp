@@ -15,7 +15,7 @@ struct CopyStats {
     std::uint64_t data_bytes = 0; // bytes actually copied (holes are skipped)
 };
 
-// Copies `from` to `to` (created or truncated), keeping holes: a reflink where the
+// Copies `from` to `to` (created with mode 0600, or truncated), keeping holes: a reflink where the
 // filesystem allows it, otherwise only the data extents found with SEEK_DATA/SEEK_HOLE,
 // through copy_file_range or, failing that, read/write.
 CopyStats sparse_copy(const std::filesystem::path& from, const std::filesystem::path& to);

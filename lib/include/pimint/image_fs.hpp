@@ -42,6 +42,9 @@ public:
     virtual void remove(const std::string& path) = 0;
     // Unpacks a host tar archive into the directory `dir` of the image.
     virtual void tar_in(const std::filesystem::path& tarball, const std::string& dir) = 0;
+    // Packs the directory `dir` of the image into a host tar archive (owners and modes
+    // kept, symlinks as symlinks).
+    virtual void tar_out(const std::string& dir, const std::filesystem::path& tarball) = 0;
     // True when the path exists, following symlinks (as `test -e`).
     virtual bool exists(const std::string& path) = 0;
     // lstat: nullopt when the path does not exist.

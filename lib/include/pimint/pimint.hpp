@@ -3,10 +3,12 @@
 
 #include "pimint/appliance.hpp"
 #include "pimint/apply.hpp"
+#include "pimint/cluster.hpp"
 #include "pimint/error.hpp"
 #include "pimint/files.hpp"
 #include "pimint/image_fs.hpp"
 #include "pimint/inspect.hpp"
+#include "pimint/interrupt.hpp"
 #include "pimint/partition_table.hpp"
 #include "pimint/recipe.hpp"
 #include "pimint/step.hpp"

@@ -90,6 +90,7 @@ struct StepContext {
     const Layout& layout;
     const NodeContext& node;
     std::string recipe_dir; // for files named relative to the recipe
+    StatusCallback status;  // for steps that take long (host builds)
 };
 
 class Step {

@@ -15,6 +15,8 @@ void register_builtin_steps() {
     steps::register_files();
     steps::register_firstboot();
     steps::register_network();
+    steps::register_mpich();
+    steps::register_cluster();
 }
 
 } // namespace pimint

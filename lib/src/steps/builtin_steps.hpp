@@ -14,5 +14,7 @@ void register_user();
 void register_files();
 void register_firstboot();
 void register_network();
+void register_mpich();
+void register_cluster();
 
 } // namespace pimint::steps

@@ -59,8 +59,8 @@ public:
         const auto parent = std::filesystem::path(path).parent_path().string();
         ctx.fs.mkdir_p(parent);
         ctx.fs.write(path, source_ ? read_source() : content_.expand(ctx.node));
+        ctx.fs.chown(path, uid, gid); // first: chown clears setuid/setgid bits
         ctx.fs.chmod(path, mode_);
-        ctx.fs.chown(path, uid, gid);
     }
 
 private:

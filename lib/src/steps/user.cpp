@@ -91,8 +91,10 @@ public:
             }
             const std::string path = account.home + "/.bashrc";
             const bool existed = ctx.fs.exists(path);
+            // At the top: Debian's .bashrc returns early for non-interactive shells, and the
+            // shells MPI's ssh launches start are non-interactive but must see the PATH.
             ctx.fs.write(path, replace_marked_block(ctx.fs.read_if_exists(path).value_or(""),
-                                                    "bashrc", lines));
+                                                    "bashrc", lines, true));
             if (!existed) {
                 ctx.fs.chown(path, account.uid, account.gid);
             }

@@ -1,0 +1,111 @@
+#include "cluster_node.hpp"
+
+#include "pimint/error.hpp"
+#include "steps/support.hpp"
+#include "text.hpp"
+
+#include <fmt/format.h>
+#include <sys/random.h>
+
+namespace pimint {
+namespace {
+
+constexpr const char* host_key_types[] = {"ed25519", "rsa", "ecdsa"};
+
+// Raspbian's first-boot unit deletes and regenerates the host keys; with planned keys
+// (which the master's known_hosts lists) it must not run.
+constexpr const char* regenerate_link =
+    "/etc/systemd/system/multi-user.target.wants/regenerate_ssh_host_keys.service";
+
+void write_owned(ImageFs& fs, const std::string& path, const std::string& content,
+                 std::uint32_t mode, std::uint32_t uid, std::uint32_t gid) {
+    fs.write(path, content);
+    fs.chown(path, uid, gid);
+    fs.chmod(path, mode);
+}
+
+std::string random_bytes(size_t n) {
+    std::string out(n, '\0');
+    size_t done = 0;
+    while (done < n) {
+        const ssize_t got = ::getrandom(out.data() + done, n - done, 0);
+        if (got < 0) {
+            throw Error(ErrorCategory::internal, "getrandom", "no randomness available");
+        }
+        done += static_cast<size_t>(got);
+    }
+    return out;
+}
+
+} // namespace
+
+ClusterKeys generate_cluster_keys(const ClusterSpec& spec, const std::vector<PlannedNode>& nodes) {
+    ClusterKeys keys;
+    keys.user = generate_ssh_key(spec.key_type, "pi@" + spec.master);
+    for (const auto& node : nodes) {
+        NodeKeys nk;
+        for (const char* type : host_key_types) {
+            nk.host_keys.push_back(generate_ssh_key(type, "root@" + node.hostname, 3072));
+        }
+        keys.nodes.push_back(std::move(nk));
+    }
+    return keys;
+}
+
+void install_node_identity(ImageFs& fs, const ClusterSpec& spec,
+                           const std::vector<PlannedNode>& nodes, size_t index,
+                           const ClusterKeys& keys) {
+    const PlannedNode& node = nodes[index];
+    for (const auto& key : keys.nodes[index].host_keys) {
+        const std::string base = "/etc/ssh/ssh_host_" + key.type + "_key";
+        write_owned(fs, base, key.private_key, 0600, 0, 0);
+        write_owned(fs, base + ".pub", key.public_key + "\n", 0644, 0, 0);
+    }
+    fs.remove(regenerate_link);
+
+    const steps::Account user = steps::find_account(fs, "");
+    const std::string ssh_dir = user.home + "/.ssh";
+    fs.mkdir_p(ssh_dir);
+    fs.chmod(ssh_dir, 0700);
+    fs.chown(ssh_dir, user.uid, user.gid);
+    // Every node, the master included, lets the master user in.
+    const std::string authorized = ssh_dir + "/authorized_keys";
+    std::string content = steps::with_newline(fs.read_if_exists(authorized).value_or(""));
+    if (content.find(keys.user.public_key) == std::string::npos) {
+        content += keys.user.public_key + "\n";
+    }
+    write_owned(fs, authorized, content, 0600, user.uid, user.gid);
+
+    if (node.role == "master") {
+        const std::string id = ssh_dir + "/id_" + spec.key_type;
+        write_owned(fs, id, keys.user.private_key, 0600, user.uid, user.gid);
+        write_owned(fs, id + ".pub", keys.user.public_key + "\n", 0644, user.uid, user.gid);
+        std::string known_hosts;
+        std::string machinefile;
+        for (size_t i = 0; i < nodes.size(); ++i) {
+            for (const auto& key : keys.nodes[i].host_keys) {
+                // "type base64" without the comment
+                const std::string type_and_key =
+                    key.public_key.substr(0, key.public_key.rfind(' '));
+                known_hosts +=
+                    fmt::format("{},{} {}\n", nodes[i].hostname, nodes[i].address, type_and_key);
+            }
+            machinefile += fmt::format("{}:{}\n", nodes[i].hostname, spec.slots);
+        }
+        write_owned(fs, ssh_dir + "/known_hosts", known_hosts, 0644, user.uid, user.gid);
+        write_owned(fs, user.home + "/machinefile", machinefile, 0644, user.uid, user.gid);
+    }
+
+    // Clones must not share identity: an empty machine-id is generated afresh at first
+    // boot (identical ones make DHCP clients collide), and each node seeds its own RNG.
+    fs.write("/etc/machine-id", "");
+    fs.chmod("/etc/machine-id", 0444);
+    if (auto st = fs.stat("/var/lib/dbus/machine-id"); st && st->type == FileStat::Type::regular) {
+        fs.remove("/var/lib/dbus/machine-id");
+    }
+    if (fs.exists("/var/lib/systemd")) {
+        write_owned(fs, "/var/lib/systemd/random-seed", random_bytes(512), 0600, 0, 0);
+    }
+}
+
+} // namespace pimint

@@ -1,0 +1,85 @@
+#include "ipv4.hpp"
+#include "pimint/cluster.hpp"
+#include "pimint/error.hpp"
+#include "steps/cluster_table.hpp"
+#include "validate.hpp"
+
+#include <fmt/format.h>
+#include <set>
+
+namespace pimint {
+
+ClusterSpec load_cluster_spec(const std::filesystem::path& recipe_path,
+                              const std::vector<std::string>& overrides,
+                              std::optional<int> workers) {
+    const Recipe recipe = Recipe::load(recipe_path, overrides);
+    ClusterSpec spec;
+    for (const auto& step : recipe.steps()) {
+        if (const auto* table = dynamic_cast<const steps::ClusterTable*>(step.get())) {
+            spec = table->spec();
+        }
+    }
+    if (workers) {
+        if (*workers < 1 || *workers > 4096) {
+            throw Error(ErrorCategory::usage, "--workers", "a cluster has 1 to 4096 workers");
+        }
+        spec.workers = *workers;
+    }
+    return spec;
+}
+
+std::vector<PlannedNode> plan_cluster(const ClusterSpec& spec) {
+    const ipv4::Subnet subnet = ipv4::parse_subnet(spec.subnet);
+    const std::uint32_t first = ipv4::parse(spec.first_address);
+    if (first < subnet.first_host() || first > subnet.last_host()) {
+        throw Error(ErrorCategory::recipe, "cluster.first_address",
+                    fmt::format("{} is not a host address of {}", spec.first_address, spec.subnet));
+    }
+    const std::uint64_t available = std::uint64_t(subnet.last_host()) - first + 1;
+    if (std::uint64_t(spec.workers) + 1 > available) {
+        throw Error(
+            ErrorCategory::recipe, "cluster.workers",
+            fmt::format(
+                "{} workers and the master need {} addresses, but {} from {} holds only {}; use a "
+                "larger subnet or an earlier first_address",
+                spec.workers, spec.workers + 1, spec.subnet, spec.first_address, available));
+    }
+    const std::set<std::uint32_t> reserved = {spec.gateway.empty() ? 0 : ipv4::parse(spec.gateway)};
+    std::vector<PlannedNode> nodes;
+    std::uint32_t next = first;
+    const auto take_address = [&]() {
+        while (reserved.count(next) != 0) {
+            ++next;
+        }
+        if (next > subnet.last_host()) {
+            throw Error(ErrorCategory::recipe, "cluster.workers",
+                        fmt::format("{} has no address left for every node; use a larger subnet",
+                                    spec.subnet));
+        }
+        return ipv4::format(next++);
+    };
+    nodes.push_back({"master", 0, spec.master, take_address(), "master.img"});
+    const Template pattern(spec.worker_name, SourceLocation{"cluster.worker_name", 0, 0});
+    std::set<std::string> names{spec.master};
+    for (int i = 1; i <= spec.workers; ++i) {
+        NodeContext ctx;
+        ctx.index = i;
+        ctx.cluster = spec.name;
+        PlannedNode node{"worker", i, pattern.expand(ctx), take_address(), ""};
+        const std::string problem = validate::hostname(node.hostname);
+        if (!problem.empty()) {
+            throw Error(ErrorCategory::recipe, "cluster.worker_name", problem);
+        }
+        if (!names.insert(node.hostname).second) {
+            throw Error(
+                ErrorCategory::recipe, "cluster.worker_name",
+                fmt::format("two nodes would be named {}; make the pattern include {{index}}",
+                            node.hostname));
+        }
+        node.image_name = node.hostname + ".img";
+        nodes.push_back(std::move(node));
+    }
+    return nodes;
+}
+
+} // namespace pimint

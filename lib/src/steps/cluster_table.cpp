@@ -1,0 +1,71 @@
+#include "cluster_table.hpp"
+
+#include "../validate.hpp"
+#include "builtin_steps.hpp"
+#include "support.hpp"
+
+#include <fmt/format.h>
+
+namespace pimint::steps {
+
+ClusterTable::ClusterTable(StepTable& t)
+    : where_(t.location("")) {
+    const auto text = [&](const char* key, std::string& field) {
+        if (auto v = t.string(key)) {
+            field = v->text();
+        }
+    };
+    text("name", spec_.name);
+    text("master", spec_.master);
+    text("worker_name", spec_.worker_name);
+    text("subnet", spec_.subnet);
+    text("first_address", spec_.first_address);
+    text("gateway", spec_.gateway);
+    text("key_type", spec_.key_type);
+    text("master_recipe", spec_.master_recipe);
+    text("worker_recipe", spec_.worker_recipe);
+    if (auto dns = t.strings("dns")) {
+        for (const auto& d : *dns) {
+            check_value(validate::ipv4(d.text()), "cluster.dns", t.location("dns").str());
+            spec_.dns.push_back(d.text());
+        }
+    }
+    if (auto workers = t.integer("workers")) {
+        if (*workers < 1 || *workers > 4096) {
+            t.fail("workers", "a cluster has 1 to 4096 workers");
+        }
+        spec_.workers = static_cast<int>(*workers);
+    }
+    if (auto slots = t.integer("slots")) {
+        if (*slots < 1 || *slots > 1024) {
+            t.fail("slots", "slots per node is 1 to 1024");
+        }
+        spec_.slots = static_cast<int>(*slots);
+    }
+    check_value(validate::hostname(spec_.name), "cluster.name", t.location("name").str());
+    check_value(validate::hostname(spec_.master), "cluster.master", t.location("master").str());
+    check_value(validate::ipv4_cidr(spec_.subnet), "cluster.subnet", t.location("subnet").str());
+    check_value(validate::ipv4(spec_.first_address), "cluster.first_address",
+                t.location("first_address").str());
+    if (!spec_.gateway.empty()) {
+        check_value(validate::ipv4(spec_.gateway), "cluster.gateway", t.location("gateway").str());
+    }
+    if (spec_.key_type != "rsa" && spec_.key_type != "ed25519") {
+        t.fail("key_type",
+               fmt::format(
+                   "'{}' is not a key type; use \"rsa\" (4096 bits, as in the classic recipe) or "
+                   "\"ed25519\"",
+                   spec_.key_type));
+    }
+    if (spec_.worker_name.find("{index") == std::string::npos) {
+        t.fail("worker_name",
+               "the worker name pattern needs {index} or {index:03} so every worker differs");
+    }
+    Template(spec_.worker_name, t.location("worker_name")); // checks its placeholders
+}
+
+void register_cluster() {
+    register_step("cluster", [](StepTable& t) { return std::make_unique<ClusterTable>(t); });
+}
+
+} // namespace pimint::steps
