@@ -69,45 +69,42 @@ void StepTable::fail(std::string_view key, const std::string& message) const {
                             : fmt::format("{}.{}: {}", impl_->name, key, message));
 }
 
-std::optional<Template> StepTable::string(std::string_view key) {
-    impl_->known.emplace(key);
-    const toml::node* node = impl_->get(key);
+namespace {
+
+// The value of `node` as a T; nullopt when absent; a recipe error naming `expected` when
+// it has another type.
+template <typename T>
+std::optional<T> scalar(const StepTable& table, const toml::node* node, std::string_view key,
+                        const char* expected) {
     if (node == nullptr) {
         return std::nullopt;
     }
-    if (!node->is_string()) {
-        fail(key, fmt::format("expected a string, found {}", type_name(*node)));
+    if (const auto* value = node->as<T>()) {
+        return value->get();
     }
-    return Template(**node->as_string(), location(key));
+    table.fail(key, fmt::format("expected {}, found {}", expected, type_name(*node)));
+}
+
+} // namespace
+
+std::optional<Template> StepTable::string(std::string_view key) {
+    const auto text = scalar<std::string>(*this, impl_->read(key), key, "a string");
+    if (!text) {
+        return std::nullopt;
+    }
+    return Template(*text, location(key));
 }
 
 std::optional<bool> StepTable::boolean(std::string_view key) {
-    impl_->known.emplace(key);
-    const toml::node* node = impl_->get(key);
-    if (node == nullptr) {
-        return std::nullopt;
-    }
-    if (!node->is_boolean()) {
-        fail(key, fmt::format("expected true or false, found {}", type_name(*node)));
-    }
-    return **node->as_boolean();
+    return scalar<bool>(*this, impl_->read(key), key, "true or false");
 }
 
 std::optional<std::int64_t> StepTable::integer(std::string_view key) {
-    impl_->known.emplace(key);
-    const toml::node* node = impl_->get(key);
-    if (node == nullptr) {
-        return std::nullopt;
-    }
-    if (!node->is_integer()) {
-        fail(key, fmt::format("expected an integer, found {}", type_name(*node)));
-    }
-    return **node->as_integer();
+    return scalar<std::int64_t>(*this, impl_->read(key), key, "an integer");
 }
 
 std::optional<std::vector<Template>> StepTable::strings(std::string_view key) {
-    impl_->known.emplace(key);
-    const toml::node* node = impl_->get(key);
+    const toml::node* node = impl_->read(key);
     if (node == nullptr) {
         return std::nullopt;
     }
@@ -132,8 +129,7 @@ std::optional<std::vector<Template>> StepTable::strings(std::string_view key) {
 }
 
 std::optional<std::uint32_t> StepTable::mode(std::string_view key) {
-    impl_->known.emplace(key);
-    const toml::node* node = impl_->get(key);
+    const toml::node* node = impl_->read(key);
     if (node == nullptr) {
         return std::nullopt;
     }

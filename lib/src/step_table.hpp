@@ -19,6 +19,12 @@ struct StepTable::Impl {
     SourceLocation where; // the first table's header
     std::set<std::string, std::less<>> known;
 
+    // Records `key` as one the step reads, and returns its value (nullptr when absent).
+    const toml::node* read(std::string_view key) {
+        known.emplace(key);
+        return get(key);
+    }
+
     const toml::node* get(std::string_view key) const {
         for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
             if (const toml::node* node = (*it)->get(key)) {
