@@ -263,6 +263,30 @@ void Appliance::grow_root(int index) {
     g.check(guestfs_sync(g.get()), ctx);
 }
 
+std::string Appliance::filesystem_uuid(int index, int partition) {
+    auto& g = impl_->g();
+    const auto devices = take_string_list(guestfs_list_devices(g.get()));
+    const std::string device = devices.at(static_cast<size_t>(index)) + std::to_string(partition);
+    char* uuid = guestfs_vfs_uuid(g.get(), device.c_str());
+    g.check(uuid == nullptr ? -1 : 0, impl_->drives.at(static_cast<size_t>(index)).path.string());
+    std::string out = uuid;
+    std::free(uuid);
+    return out;
+}
+
+void Appliance::set_root_uuid(int index, const std::string& uuid) {
+    auto& g = impl_->g();
+    unmount();
+    const std::string ctx = impl_->drives.at(static_cast<size_t>(index)).path.string();
+    const auto devices = take_string_list(guestfs_list_devices(g.get()));
+    const std::string root = devices.at(static_cast<size_t>(index)) + "2";
+    // tune2fs changes the UUID of a metadata_csum filesystem only after a full check.
+    g.check(guestfs_e2fsck(g.get(), root.c_str(), GUESTFS_E2FSCK_FORCEALL, 1, -1),
+            ctx + ": checking the root filesystem");
+    g.check(guestfs_set_uuid(g.get(), root.c_str(), uuid.c_str()),
+            ctx + ": setting the root filesystem UUID");
+}
+
 ImageFs& Appliance::fs() {
     if (!impl_->fs || !impl_->mounted) {
         throw Error(ErrorCategory::internal, "appliance", "fs() without a mounted image");

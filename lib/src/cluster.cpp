@@ -1,6 +1,9 @@
 #include "pimint/cluster.hpp"
 
+#include "cluster_keys.hpp"
+#include "cluster_manifest.hpp"
 #include "cluster_node.hpp"
+#include "disk_identity.hpp"
 #include "ipv4.hpp"
 #include "pimint/apply.hpp"
 #include "pimint/error.hpp"
@@ -8,26 +11,32 @@
 #include "pimint/interrupt.hpp"
 #include "pimint/version.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
-#include <fstream>
+#include <fmt/ranges.h>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 namespace pimint {
 namespace {
+
+std::filesystem::path role_recipe_path(const ClusterOptions& options, const ClusterSpec& spec,
+                                       const std::string& role) {
+    const std::string& role_recipe = role == "master" ? spec.master_recipe : spec.worker_recipe;
+    return role_recipe.empty() ? options.recipe : options.recipe.parent_path() / role_recipe;
+}
 
 // The recipe for one node: its role's recipe with the user's --set values, then the
 // node's planned name and address (which win).
 Recipe node_recipe(const ClusterOptions& options, const ClusterSpec& spec,
                    const PlannedNode& node) {
-    const std::string& role_recipe =
-        node.role == "master" ? spec.master_recipe : spec.worker_recipe;
-    const std::filesystem::path path =
-        role_recipe.empty() ? options.recipe : options.recipe.parent_path() / role_recipe;
     std::vector<std::string> sets = options.overrides;
     // Quoted, so that a name like "1" or "true" stays a string.
     sets.push_back(fmt::format("hostname.name=\"{}\"", node.hostname));
+    if (spec.addressing == "dhcp") {
+        return Recipe::load(role_recipe_path(options, spec, node.role), sets);
+    }
     sets.push_back(fmt::format("network.address=\"{}/{}\"", node.address,
                                ipv4::parse_subnet(spec.subnet).prefix));
     if (!spec.gateway.empty()) {
@@ -40,66 +49,98 @@ Recipe node_recipe(const ClusterOptions& options, const ClusterSpec& spec,
         }
         sets.push_back("network.dns=[" + list + "]");
     }
-    return Recipe::load(path, sets);
+    return Recipe::load(role_recipe_path(options, spec, node.role), sets);
 }
 
-void write_file_atomically(const std::filesystem::path& path, const std::string& content) {
-    AtomicOutput out(path);
-    {
-        std::ofstream f(out.temp_path(), std::ios::binary | std::ios::trunc);
-        f << content;
-        if (!f.flush()) {
-            throw Error(ErrorCategory::io, path.string(), "cannot write");
-        }
-    }
-    out.commit();
-}
-
-// --set values as recorded in the manifest, with secrets replaced.
-std::vector<std::string> redacted(const std::vector<std::string>& overrides) {
-    std::vector<std::string> out;
-    for (const auto& o : overrides) {
-        const std::string key = o.substr(0, o.find('='));
-        const bool secret = key.ends_with("password") || key.ends_with("password_hash") ||
-                            key.ends_with("passphrase") || key.ends_with("psk");
-        out.push_back(secret ? key + "=(not recorded)" : o);
+std::string fingerprints(const NodeKeys& keys) {
+    std::string out;
+    for (const auto& k : keys.host_keys) {
+        out += k.fingerprint + ";";
     }
     return out;
 }
 
-void write_manifest(const ClusterOptions& options, const ClusterSpec& spec,
-                    const ClusterResult& result) {
-    nlohmann::json nodes = nlohmann::json::array();
-    std::string sums;
-    for (const auto& n : result.nodes) {
-        nodes.push_back({{"role", n.node.role},
-                         {"hostname", n.node.hostname},
-                         {"address", n.node.address},
-                         {"image", n.image.filename().string()},
-                         {"size", n.size},
-                         {"sha256", n.sha256},
-                         {"host_keys", n.host_key_fingerprints}});
-        sums += fmt::format("{}  {}\n", n.sha256, n.image.filename().string());
-    }
-    const nlohmann::json manifest = {
-        {"pimint_version", std::string(version())},
-        {"recipe", std::filesystem::absolute(options.recipe).string()},
-        {"recipe_sha256", sha256_file(options.recipe)},
-        {"overrides", redacted(options.overrides)},
-        {"base_image", std::filesystem::absolute(options.base).string()},
-        {"base_sha256", sha256_file(options.base)},
-        {"cluster",
-         {{"name", spec.name},
-          {"master", spec.master},
-          {"workers", spec.workers},
-          {"subnet", spec.subnet},
-          {"slots", spec.slots},
-          {"key_type", spec.key_type}}},
-        {"nodes", nodes},
+// A hash of everything node `i`'s image is made from. The master's covers every node
+// (hosts, machinefile, known_hosts); a worker's covers only itself and the master, so
+// adding workers rebuilds the master alone.
+std::string node_inputs(const std::string& base_sha256, const std::string& role_fingerprint,
+                        const ClusterSpec& spec, const std::vector<PlannedNode>& nodes, size_t i,
+                        const ClusterKeys& keys) {
+    const PlannedNode& n = nodes[i];
+    std::string material =
+        fmt::format("pimint {}\nbase {}\nrecipe {}\ncluster {} {} {} {} {} {} {} {}\nuser {}\n",
+                    version(), base_sha256, role_fingerprint, spec.name, spec.addressing,
+                    spec.subnet, spec.gateway, fmt::join(spec.dns, ","), spec.slots, spec.key_type,
+                    spec.unique_disk_ids, keys.user->public_key);
+    const auto add = [&](const PlannedNode& p) {
+        material += fmt::format("node {} {} {} {} {}\n", p.role, p.index, p.hostname, p.address,
+                                fingerprints(keys.hosts.at(p.hostname)));
     };
-    write_file_atomically(options.output_dir / "manifest.json", manifest.dump(2) + "\n");
-    write_file_atomically(options.output_dir / "SHA256SUMS", sums);
+    add(n);
+    if (n.role == "master") {
+        std::for_each(nodes.begin() + 1, nodes.end(), add);
+    } else {
+        add(nodes.front());
+    }
+    return sha256_text(material);
 }
+
+// Is the finished image of `entry` still there, unchanged, and made from `inputs`?
+bool is_done(const std::map<std::string, ManifestEntry>& entries, const PlannedNode& node,
+             const std::string& inputs, const std::filesystem::path& dir) {
+    const auto it = entries.find(node.image_name);
+    if (it == entries.end() || it->second.inputs != inputs) {
+        return false;
+    }
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(dir / node.image_name, ec);
+    return !ec && size == it->second.result.size &&
+           mtime_ns(dir / node.image_name) == it->second.mtime_ns;
+}
+
+// Relative costs of the stages, for ProgressEvent::fraction: measured on TCG, a launch is
+// about three image copies' worth, applying a recipe about four, hashing one.
+constexpr double copy_weight = 1;
+constexpr double launch_weight = 3;
+constexpr double apply_weight = 4;
+constexpr double hash_weight = 1;
+
+// Tracks the run's share done and sends ProgressEvents.
+class ProgressTracker {
+public:
+    ProgressTracker(const ProgressCallback& sink, size_t total, size_t todo, size_t batches)
+        : sink_(sink)
+        , total_(total)
+        , done_(total - todo)
+        , units_(todo * (copy_weight + apply_weight + hash_weight) + batches * launch_weight) {}
+
+    void stage(const std::string& image, const std::string& name, double finished_units = 0) {
+        units_done_ += finished_units;
+        if (name == "done") {
+            ++done_;
+        }
+        if (sink_) {
+            sink_(
+                {image, name, done_, total_, units_ > 0 ? std::min(1.0, units_done_ / units_) : 1});
+        }
+    }
+
+private:
+    const ProgressCallback& sink_;
+    size_t total_;
+    size_t done_;
+    double units_;
+    double units_done_ = 0;
+};
+
+// One image being made in the current appliance launch.
+struct Job {
+    size_t node = 0;
+    Recipe recipe;
+    std::unique_ptr<AtomicOutput> output;
+    int drive = 0;
+    std::optional<DiskIdentity> identity;
+};
 
 } // namespace
 
@@ -110,80 +151,201 @@ ClusterResult build_cluster(const ClusterOptions& options) {
             options.status(m);
         }
     };
-    const ClusterSpec spec = load_cluster_spec(options.recipe, options.overrides, options.workers);
-    const std::vector<PlannedNode> nodes = plan_cluster(spec);
-    std::vector<Recipe> recipes;
-    for (const auto& node : nodes) {
-        recipes.push_back(node_recipe(options, spec, node));
+    const auto& dir = options.output_dir;
+    const int recorded = recorded_workers(dir);
+    std::optional<int> workers = options.workers;
+    if (options.add_workers < 0) {
+        throw Error(ErrorCategory::usage, "--add-workers", "give a positive number of workers");
     }
-    require_pi_layout(read_partition_table(options.base), options.base);
-    std::error_code ec;
-    std::filesystem::create_directories(options.output_dir, ec);
-    if (ec || ::access(options.output_dir.c_str(), W_OK) != 0) {
-        throw Error(ErrorCategory::io, options.output_dir.string(),
-                    "cannot create or write the output directory");
-    }
-
-    say(fmt::format("generating SSH keys for {} nodes", nodes.size()));
-    const ClusterKeys keys = generate_cluster_keys(spec, nodes);
-
-    std::vector<std::unique_ptr<AtomicOutput>> outputs;
-    Appliance appliance(options.status);
-    std::vector<int> drives;
-    for (size_t i = 0; i < nodes.size(); ++i) {
-        check_interrupted();
-        say(fmt::format("copying the base image to {}", nodes[i].image_name));
-        outputs.push_back(std::make_unique<AtomicOutput>(options.output_dir / nodes[i].image_name));
-        sparse_copy(options.base, outputs.back()->temp_path());
-        if (const auto grow = grow_bytes(recipes[i]); grow > 0) {
-            std::filesystem::resize_file(outputs.back()->temp_path(),
-                                         std::filesystem::file_size(outputs.back()->temp_path()) +
-                                             grow);
+    if (options.add_workers > 0) {
+        if (options.workers) {
+            throw Error(ErrorCategory::usage, "--add-workers",
+                        "give either --workers (the total) or --add-workers (how many more)");
         }
-        drives.push_back(appliance.add_image(outputs.back()->temp_path(), Access::read_write));
+        if (recorded == 0) {
+            throw Error(ErrorCategory::usage, dir.string(),
+                        "holds no cluster to add workers to; make one first with pimint cluster "
+                        "-o DIR");
+        }
+        workers = recorded + options.add_workers;
+    } else if (!workers && recorded > 0) {
+        workers = recorded;
     }
-    appliance.launch();
+    const ClusterSpec spec = load_cluster_spec(options.recipe, options.overrides, workers);
+    if (recorded > spec.workers) {
+        throw Error(ErrorCategory::usage, "--workers",
+                    fmt::format("{} holds a cluster of {} workers, which cannot shrink in place; "
+                                "give --workers {} or more, or a new output directory",
+                                dir.string(), recorded, recorded));
+    }
+    const std::vector<PlannedNode> nodes = plan_cluster(spec);
+    const PartitionTable base_table = read_partition_table(options.base);
+    require_pi_layout(base_table, options.base);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec || ::access(dir.c_str(), W_OK) != 0) {
+        throw Error(ErrorCategory::io, dir.string(), "cannot create or write the output directory");
+    }
 
+    std::map<std::string, ManifestEntry> entries = read_cluster_manifest(dir);
+    ClusterKeys keys = load_cluster_keys(dir);
+    if (keys.user && keys.user->type != spec.key_type) {
+        throw Error(ErrorCategory::recipe, "cluster.key_type",
+                    fmt::format("{} holds a cluster whose master key is {}; keep key_type = "
+                                "\"{}\" or use a new output directory",
+                                dir.string(), keys.user->type, keys.user->type));
+    }
+    say(fmt::format("SSH keys for {} nodes", nodes.size()));
+    if (complete_cluster_keys(keys, spec.key_type, nodes)) {
+        save_cluster_keys(dir, keys);
+    }
+
+    say("hashing the base image");
+    ManifestHeader header;
+    header.recipe = std::filesystem::absolute(options.recipe).string();
+    header.recipe_fingerprint = Recipe::load(options.recipe, options.overrides).fingerprint();
+    header.overrides = options.overrides;
+    header.base = std::filesystem::absolute(options.base).string();
+    header.base_sha256 = sha256_file(options.base);
+    header.spec = &spec;
+    std::map<std::string, std::string> role_fingerprints;
+    for (const std::string role : {"master", "worker"}) {
+        role_fingerprints[role] =
+            Recipe::load(role_recipe_path(options, spec, role), options.overrides).fingerprint();
+    }
+    std::vector<std::string> inputs;
+    std::vector<size_t> todo;
+    std::vector<bool> rebuilt(nodes.size(), false);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+        inputs.push_back(node_inputs(header.base_sha256, role_fingerprints[nodes[i].role], spec,
+                                     nodes, i, keys));
+        if (!is_done(entries, nodes[i], inputs[i], dir)) {
+            todo.push_back(i);
+            rebuilt[i] = true;
+        }
+    }
+    const auto write_manifest = [&](bool complete) {
+        std::vector<const ManifestEntry*> done;
+        for (const auto& n : nodes) {
+            if (auto it = entries.find(n.image_name); it != entries.end()) {
+                done.push_back(&it->second);
+            }
+        }
+        write_cluster_manifest(dir, header, done, complete);
+    };
+    if (todo.size() < nodes.size()) {
+        say(fmt::format("{} of {} images are up to date and kept", nodes.size() - todo.size(),
+                        nodes.size()));
+    }
+    // Entries of images about to be rebuilt are dropped first, so an interrupted run
+    // never leaves a manifest vouching for an image being replaced.
+    for (const size_t i : todo) {
+        entries.erase(nodes[i].image_name);
+    }
+
+    // /etc/hosts lists every node at its planned address; with DHCP there is none to
+    // list, and names resolve through mDNS instead.
     std::vector<std::pair<std::string, std::string>> hosts;
     for (const auto& n : nodes) {
-        hosts.emplace_back(n.hostname, n.address);
-    }
-    for (size_t i = 0; i < nodes.size(); ++i) {
-        say(fmt::format("{}: applying the recipe", nodes[i].hostname));
-        if (grow_bytes(recipes[i]) > 0) {
-            appliance.grow_root(drives[i]);
+        if (!n.address.empty()) {
+            hosts.emplace_back(n.hostname, n.address);
         }
-        NodeContext node;
-        node.hostname = nodes[i].hostname;
-        node.index = nodes[i].index;
-        node.ip = nodes[i].address;
-        node.cluster = spec.name;
-        node.hosts = hosts;
-        apply_steps(appliance, drives[i], recipes[i], node, options.status);
-        appliance.mount(drives[i]);
-        install_node_identity(appliance.fs(), spec, nodes, i, keys);
-        appliance.unmount();
     }
-    appliance.shutdown();
-
+    std::set<std::uint32_t> disk_ids{base_table.disk_id};
     ClusterResult result;
+    const size_t batch_size = std::clamp<size_t>(options.drives_per_launch, 1, 250);
+    ProgressTracker progress(options.progress, nodes.size(), todo.size(),
+                             (todo.size() + batch_size - 1) / batch_size);
     for (size_t i = 0; i < nodes.size(); ++i) {
-        check_interrupted();
-        say(fmt::format("hashing {}", nodes[i].image_name));
-        NodeResult r;
-        r.node = nodes[i];
-        r.image = options.output_dir / nodes[i].image_name;
-        r.size = std::filesystem::file_size(outputs[i]->temp_path());
-        r.sha256 = sha256_file(outputs[i]->temp_path());
-        for (const auto& k : keys.nodes[i].host_keys) {
-            r.host_key_fingerprints.push_back(k.fingerprint);
+        if (!rebuilt[i]) {
+            progress.stage(nodes[i].image_name, "kept");
         }
-        outputs[i]->commit();
+    }
+    for (size_t first = 0; first < todo.size(); first += batch_size) {
+        std::vector<Job> jobs;
+        for (size_t k = first; k < std::min(todo.size(), first + batch_size); ++k) {
+            jobs.push_back({todo[k], node_recipe(options, spec, nodes[todo[k]]), nullptr, 0, {}});
+        }
+        Appliance appliance(options.status);
+        for (auto& job : jobs) {
+            check_interrupted();
+            const PlannedNode& node = nodes[job.node];
+            say(fmt::format("copying the base image to {}", node.image_name));
+            progress.stage(node.image_name, "copying");
+            job.output = std::make_unique<AtomicOutput>(dir / node.image_name);
+            sparse_copy(options.base, job.output->temp_path());
+            progress.stage(node.image_name, "waiting", copy_weight);
+            if (const auto grow = grow_bytes(job.recipe); grow > 0) {
+                std::filesystem::resize_file(job.output->temp_path(),
+                                             std::filesystem::file_size(job.output->temp_path()) +
+                                                 grow);
+            }
+            job.drive = appliance.add_image(job.output->temp_path(), Access::read_write);
+            if (spec.unique_disk_ids) {
+                job.identity = new_disk_identity(disk_ids);
+            }
+        }
+        progress.stage("", "starting the appliance");
+        appliance.launch();
+        progress.stage("", "appliance running", launch_weight);
+        for (auto& job : jobs) {
+            const PlannedNode& planned = nodes[job.node];
+            say(fmt::format("{}: applying the recipe", planned.hostname));
+            progress.stage(planned.image_name, "applying");
+            if (grow_bytes(job.recipe) > 0) {
+                appliance.grow_root(job.drive);
+            }
+            NodeContext node;
+            node.hostname = planned.hostname;
+            node.index = planned.index;
+            node.ip = planned.address;
+            node.cluster = spec.name;
+            node.hosts = hosts;
+            apply_steps(appliance, job.drive, job.recipe, node, options.status);
+            appliance.mount(job.drive);
+            install_node_identity(appliance.fs(), spec, nodes, job.node, keys);
+            appliance.unmount();
+            if (job.identity) {
+                say(fmt::format("{}: new disk identity", planned.hostname));
+                apply_disk_identity(appliance, job.drive, *job.identity);
+            }
+            progress.stage(planned.image_name, "waiting", apply_weight);
+        }
+        appliance.shutdown();
+        result.backend = appliance.backend();
+        result.launch_seconds += appliance.launch_seconds();
+
+        for (auto& job : jobs) {
+            check_interrupted();
+            const PlannedNode& planned = nodes[job.node];
+            if (job.identity) {
+                write_disk_identity(job.output->temp_path(), appliance.partition_table(job.drive),
+                                    *job.identity);
+            }
+            say(fmt::format("hashing {}", planned.image_name));
+            progress.stage(planned.image_name, "hashing");
+            ManifestEntry entry;
+            entry.result.node = planned;
+            entry.result.image = dir / planned.image_name;
+            entry.result.size = std::filesystem::file_size(job.output->temp_path());
+            entry.result.sha256 = sha256_file(job.output->temp_path());
+            for (const auto& k : keys.hosts.at(planned.hostname).host_keys) {
+                entry.result.host_key_fingerprints.push_back(k.fingerprint);
+            }
+            entry.inputs = inputs[job.node];
+            job.output->commit();
+            entry.mtime_ns = mtime_ns(entry.result.image);
+            entries[planned.image_name] = std::move(entry);
+            write_manifest(false);
+            progress.stage(planned.image_name, "done", hash_weight);
+        }
+    }
+    write_manifest(true);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+        NodeResult r = entries.at(nodes[i].image_name).result;
+        r.reused = !rebuilt[i];
         result.nodes.push_back(std::move(r));
     }
-    result.backend = appliance.backend();
-    result.launch_seconds = appliance.launch_seconds();
-    write_manifest(options, spec, result);
     result.total_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return result;

@@ -10,8 +10,6 @@
 namespace pimint {
 namespace {
 
-constexpr const char* host_key_types[] = {"ed25519", "rsa", "ecdsa"};
-
 // Raspbian's first-boot unit deletes and regenerates the host keys; with planned keys
 // (which the master's known_hosts lists) it must not run.
 constexpr const char* regenerate_link =
@@ -37,26 +35,33 @@ std::string random_bytes(size_t n) {
     return out;
 }
 
-} // namespace
-
-ClusterKeys generate_cluster_keys(const ClusterSpec& spec, const std::vector<PlannedNode>& nodes) {
-    ClusterKeys keys;
-    keys.user = generate_ssh_key(spec.key_type, "pi@" + spec.master);
-    for (const auto& node : nodes) {
-        NodeKeys nk;
-        for (const char* type : host_key_types) {
-            nk.host_keys.push_back(generate_ssh_key(type, "root@" + node.hostname, 3072));
-        }
-        keys.nodes.push_back(std::move(nk));
+// DHCP addressing works only where NAME.local resolves: avahi-daemon announces the
+// node's name and nss-mdns looks the others up.
+void require_mdns(ImageFs& fs) {
+    const bool avahi = fs.exists("/usr/sbin/avahi-daemon");
+    const bool nss =
+        fs.read_if_exists("/etc/nsswitch.conf").value_or("").find("mdns") != std::string::npos;
+    if (!avahi || !nss) {
+        throw Error(
+            ErrorCategory::recipe, "cluster.addressing",
+            fmt::format("\"dhcp\" needs mDNS in the image so nodes find each other as "
+                        "NAME.local, but it has no {}; use addressing = \"static\", or a "
+                        "base image with avahi-daemon and libnss-mdns (Raspberry Pi OS "
+                        "has both)",
+                        avahi ? "mdns entry in /etc/nsswitch.conf (libnss-mdns)" : "avahi-daemon"));
     }
-    return keys;
 }
+
+} // namespace
 
 void install_node_identity(ImageFs& fs, const ClusterSpec& spec,
                            const std::vector<PlannedNode>& nodes, size_t index,
                            const ClusterKeys& keys) {
     const PlannedNode& node = nodes[index];
-    for (const auto& key : keys.nodes[index].host_keys) {
+    if (spec.addressing == "dhcp") {
+        require_mdns(fs);
+    }
+    for (const auto& key : keys.hosts.at(node.hostname).host_keys) {
         const std::string base = "/etc/ssh/ssh_host_" + key.type + "_key";
         write_owned(fs, base, key.private_key, 0600, 0, 0);
         write_owned(fs, base + ".pub", key.public_key + "\n", 0644, 0, 0);
@@ -71,26 +76,33 @@ void install_node_identity(ImageFs& fs, const ClusterSpec& spec,
     // Every node, the master included, lets the master user in.
     const std::string authorized = ssh_dir + "/authorized_keys";
     std::string content = steps::with_newline(fs.read_if_exists(authorized).value_or(""));
-    if (content.find(keys.user.public_key) == std::string::npos) {
-        content += keys.user.public_key + "\n";
+    if (content.find(keys.user->public_key) == std::string::npos) {
+        content += keys.user->public_key + "\n";
     }
     write_owned(fs, authorized, content, 0600, user.uid, user.gid);
 
     if (node.role == "master") {
         const std::string id = ssh_dir + "/id_" + spec.key_type;
-        write_owned(fs, id, keys.user.private_key, 0600, user.uid, user.gid);
-        write_owned(fs, id + ".pub", keys.user.public_key + "\n", 0644, user.uid, user.gid);
+        write_owned(fs, id, keys.user->private_key, 0600, user.uid, user.gid);
+        write_owned(fs, id + ".pub", keys.user->public_key + "\n", 0644, user.uid, user.gid);
         std::string known_hosts;
         std::string machinefile;
         for (size_t i = 0; i < nodes.size(); ++i) {
-            for (const auto& key : keys.nodes[i].host_keys) {
+            for (const auto& key : keys.hosts.at(nodes[i].hostname).host_keys) {
                 // "type base64" without the comment
                 const std::string type_and_key =
                     key.public_key.substr(0, key.public_key.rfind(' '));
-                known_hosts +=
-                    fmt::format("{},{} {}\n", nodes[i].hostname, nodes[i].address, type_and_key);
+                // Every name ssh may be given for the node: its host name, the mDNS name
+                // or the address, whichever the plan has.
+                std::string names = nodes[i].hostname;
+                for (const auto& alias : {nodes[i].reach_name, nodes[i].address}) {
+                    if (!alias.empty() && alias != nodes[i].hostname) {
+                        names += "," + alias;
+                    }
+                }
+                known_hosts += fmt::format("{} {}\n", names, type_and_key);
             }
-            machinefile += fmt::format("{}:{}\n", nodes[i].hostname, spec.slots);
+            machinefile += fmt::format("{}:{}\n", nodes[i].reach_name, spec.slots);
         }
         write_owned(fs, ssh_dir + "/known_hosts", known_hosts, 0644, user.uid, user.gid);
         write_owned(fs, user.home + "/machinefile", machinefile, 0644, user.uid, user.gid);

@@ -29,14 +29,16 @@ ClusterSpec load_cluster_spec(const std::filesystem::path& recipe_path,
 }
 
 std::vector<PlannedNode> plan_cluster(const ClusterSpec& spec) {
+    const bool dhcp = spec.addressing == "dhcp";
     const ipv4::Subnet subnet = ipv4::parse_subnet(spec.subnet);
     const std::uint32_t first = ipv4::parse(spec.first_address);
-    if (first < subnet.first_host() || first > subnet.last_host()) {
+    if (!dhcp && (first < subnet.first_host() || first > subnet.last_host())) {
         throw Error(ErrorCategory::recipe, "cluster.first_address",
                     fmt::format("{} is not a host address of {}", spec.first_address, spec.subnet));
     }
-    const std::uint64_t available = std::uint64_t(subnet.last_host()) - first + 1;
-    if (std::uint64_t(spec.workers) + 1 > available) {
+    const std::uint64_t available =
+        first > subnet.last_host() ? 0 : std::uint64_t(subnet.last_host()) - first + 1;
+    if (!dhcp && std::uint64_t(spec.workers) + 1 > available) {
         throw Error(
             ErrorCategory::recipe, "cluster.workers",
             fmt::format(
@@ -47,7 +49,10 @@ std::vector<PlannedNode> plan_cluster(const ClusterSpec& spec) {
     const std::set<std::uint32_t> reserved = {spec.gateway.empty() ? 0 : ipv4::parse(spec.gateway)};
     std::vector<PlannedNode> nodes;
     std::uint32_t next = first;
-    const auto take_address = [&]() {
+    const auto take_address = [&]() -> std::string {
+        if (dhcp) {
+            return {};
+        }
         while (reserved.count(next) != 0) {
             ++next;
         }
@@ -58,14 +63,14 @@ std::vector<PlannedNode> plan_cluster(const ClusterSpec& spec) {
         }
         return ipv4::format(next++);
     };
-    nodes.push_back({"master", 0, spec.master, take_address(), "master.img"});
+    nodes.push_back({"master", 0, spec.master, take_address(), "master.img", ""});
     const Template pattern(spec.worker_name, SourceLocation{"cluster.worker_name", 0, 0});
     std::set<std::string> names{spec.master};
     for (int i = 1; i <= spec.workers; ++i) {
         NodeContext ctx;
         ctx.index = i;
         ctx.cluster = spec.name;
-        PlannedNode node{"worker", i, pattern.expand(ctx), take_address(), ""};
+        PlannedNode node{"worker", i, pattern.expand(ctx), take_address(), "", ""};
         const std::string problem = validate::hostname(node.hostname);
         if (!problem.empty()) {
             throw Error(ErrorCategory::recipe, "cluster.worker_name", problem);
@@ -78,6 +83,9 @@ std::vector<PlannedNode> plan_cluster(const ClusterSpec& spec) {
         }
         node.image_name = node.hostname + ".img";
         nodes.push_back(std::move(node));
+    }
+    for (auto& node : nodes) {
+        node.reach_name = dhcp ? node.hostname + ".local" : node.hostname;
     }
     return nodes;
 }

@@ -149,12 +149,57 @@ void AtomicOutput::commit() {
     ::fsync(dir_fd.get()); // best effort: the rename is done either way
 }
 
+namespace {
+
+using DigestContext = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
+
+DigestContext sha256_context(const std::string& what) {
+    DigestContext ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+        throw Error(ErrorCategory::internal, what, "cannot initialise SHA-256");
+    }
+    return ctx;
+}
+
+std::string hex_digest(EVP_MD_CTX* ctx) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, digest, &len);
+    std::string hex;
+    hex.reserve(len * 2);
+    for (unsigned int i = 0; i < len; ++i) {
+        hex += fmt::format("{:02x}", digest[i]);
+    }
+    return hex;
+}
+
+} // namespace
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& content,
+                           std::uint32_t mode) {
+    AtomicOutput out(path);
+    {
+        FdHandle fd(out.temp_path(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                    static_cast<int>(mode));
+        size_t done = 0;
+        while (done < content.size()) {
+            const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+            if (n < 0) {
+                throw_io(path, "cannot write", errno);
+            }
+            done += static_cast<size_t>(n);
+        }
+        // The umask may have narrowed the mode; the caller asked for exactly this one.
+        if (::fchmod(fd.get(), mode) != 0) {
+            throw_io(path, "cannot set the file mode", errno);
+        }
+    }
+    out.commit();
+}
+
 std::string sha256_file(const std::filesystem::path& path) {
     FdHandle fd(path, O_RDONLY);
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
-        throw Error(ErrorCategory::internal, path.string(), "cannot initialise SHA-256");
-    }
+    const DigestContext ctx = sha256_context(path.string());
     std::vector<unsigned char> buffer(1 << 20);
     for (;;) {
         const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
@@ -166,15 +211,13 @@ std::string sha256_file(const std::filesystem::path& path) {
         }
         EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<size_t>(got));
     }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx.get(), digest, &len);
-    std::string hex;
-    hex.reserve(len * 2);
-    for (unsigned int i = 0; i < len; ++i) {
-        hex += fmt::format("{:02x}", digest[i]);
-    }
-    return hex;
+    return hex_digest(ctx.get());
+}
+
+std::string sha256_text(const std::string& text) {
+    const DigestContext ctx = sha256_context("text");
+    EVP_DigestUpdate(ctx.get(), text.data(), text.size());
+    return hex_digest(ctx.get());
 }
 
 } // namespace pimint

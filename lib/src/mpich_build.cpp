@@ -35,27 +35,6 @@ void write_text(const std::filesystem::path& path, const std::string& content) {
     }
 }
 
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-    for (size_t pos = text.find(from); pos != std::string::npos;
-         pos = text.find(from, pos + to.size())) {
-        text.replace(pos, from.size(), to);
-    }
-    return text;
-}
-
-std::string sha256_text(const std::string& text) {
-    char templ[] = "/tmp/pimint-key.XXXXXX";
-    const int fd = ::mkstemp(templ);
-    if (fd < 0) {
-        throw Error(ErrorCategory::io, templ, "cannot create a temporary file");
-    }
-    ::close(fd);
-    write_text(templ, text);
-    const std::string sum = sha256_file(templ);
-    std::filesystem::remove(templ);
-    return sum;
-}
-
 std::string cpu_flags(const MpichBuildSpec& spec) {
     if (spec.cpu == "armv8") {
         return "-O2 -mcpu=cortex-a53";
@@ -133,9 +112,9 @@ void point_wrappers_at_native_compilers(const MpichBuildSpec& spec,
             continue;
         }
         std::string text = read_text(path);
-        text = replace_all(text, "\"" + spec.toolchain + "-gcc\"", "\"gcc\"");
-        text = replace_all(text, "\"" + spec.toolchain + "-g++\"", "\"g++\"");
-        text = replace_all(text, "\"" + spec.toolchain + "-gfortran\"", "\"gfortran\"");
+        text = text::replace_all(text, "\"" + spec.toolchain + "-gcc\"", "\"gcc\"");
+        text = text::replace_all(text, "\"" + spec.toolchain + "-g++\"", "\"g++\"");
+        text = text::replace_all(text, "\"" + spec.toolchain + "-gfortran\"", "\"gfortran\"");
         write_text(path, text);
     }
 }

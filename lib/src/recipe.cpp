@@ -2,6 +2,7 @@
 
 #include "did_you_mean.hpp"
 #include "pimint/error.hpp"
+#include "pimint/files.hpp"
 #include "step_registry.hpp"
 #include "step_table.hpp"
 
@@ -72,8 +73,10 @@ void add_tables(std::vector<Entry>& entries, const std::string& name, const toml
 }
 
 void load_into(const std::filesystem::path& path, std::vector<std::filesystem::path>& stack,
-               Documents& docs, std::vector<Entry>& entries) {
+               Documents& docs, std::vector<Entry>& entries,
+               std::vector<std::filesystem::path>& loaded) {
     const toml::table& doc = parse_file(path, docs);
+    loaded.push_back(path);
     if (const toml::node* includes = doc.get("include")) {
         const toml::array* list = includes->as_array();
         if (list == nullptr) {
@@ -100,7 +103,7 @@ void load_into(const std::filesystem::path& path, std::vector<std::filesystem::p
                         canonical.string()));
             }
             stack.push_back(canonical);
-            load_into(canonical, stack, docs, entries);
+            load_into(canonical, stack, docs, entries, loaded);
             stack.pop_back();
         }
     }
@@ -193,13 +196,16 @@ Recipe Recipe::load(const std::filesystem::path& path, const std::vector<std::st
     Documents docs;
     std::vector<Entry> entries;
     std::vector<std::filesystem::path> stack{canonical};
-    load_into(canonical, stack, docs, entries);
+    std::vector<std::filesystem::path> loaded;
+    load_into(canonical, stack, docs, entries, loaded);
     for (const auto& o : overrides) {
         apply_override(entries, docs, o);
     }
 
     Recipe recipe;
     recipe.path_ = canonical;
+    recipe.files_ = std::move(loaded);
+    recipe.overrides_ = overrides;
     for (const auto& entry : entries) {
         const StepType type = *find_step_type(entry.name);
         // A plain step is one step from all its tables; an array step one per table.
@@ -231,6 +237,25 @@ Recipe Recipe::load(const std::filesystem::path& path, const std::vector<std::st
     std::stable_partition(recipe.steps_.begin(), recipe.steps_.end(),
                           [](const std::unique_ptr<Step>& s) { return s->grow_bytes() > 0; });
     return recipe;
+}
+
+std::string Recipe::fingerprint() const {
+    std::string material;
+    const auto add_file = [&](const std::string& kind, const std::filesystem::path& file) {
+        material += fmt::format("{} {} {}\n", kind, file.string(), sha256_file(file));
+    };
+    for (const auto& file : files_) {
+        add_file("recipe", file);
+    }
+    for (const auto& o : overrides_) {
+        material += fmt::format("set {}\n", o);
+    }
+    for (const auto& step : steps_) {
+        for (const auto& input : step->host_inputs()) {
+            add_file(std::string(step->name()), input);
+        }
+    }
+    return sha256_text(material);
 }
 
 } // namespace pimint

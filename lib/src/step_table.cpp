@@ -95,6 +95,10 @@ std::optional<Template> StepTable::string(std::string_view key) {
     return Template(*text, location(key));
 }
 
+std::optional<std::string> StepTable::plain(std::string_view key) {
+    return scalar<std::string>(*this, impl_->read(key), key, "a string");
+}
+
 std::optional<bool> StepTable::boolean(std::string_view key) {
     return scalar<bool>(*this, impl_->read(key), key, "true or false");
 }

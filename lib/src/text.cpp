@@ -111,4 +111,15 @@ std::vector<PasswdEntry> parse_passwd(std::string_view content) {
     return out;
 }
 
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+    if (from.empty()) {
+        return text;
+    }
+    for (size_t pos = text.find(from); pos != std::string::npos;
+         pos = text.find(from, pos + to.size())) {
+        text.replace(pos, from.size(), to);
+    }
+    return text;
+}
+
 } // namespace pimint::text

@@ -17,6 +17,9 @@ std::string_view trim(std::string&&) = delete;
 std::vector<std::string_view> split_lines(std::string&&) = delete;
 std::vector<std::string_view> split_ws(std::string&&) = delete;
 
+// `text` with every `from` replaced by `to` (left to right, not rescanning replacements).
+std::string replace_all(std::string text, const std::string& from, const std::string& to);
+
 // KEY=value lines as in /etc/os-release and /etc/default/*: comments and blank lines
 // skipped, one level of single or double quotes removed.
 std::map<std::string, std::string> parse_assignments(std::string_view content);

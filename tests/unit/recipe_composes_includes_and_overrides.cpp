@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 #include <pimint/apply.hpp>
+#include <pimint/classroom.hpp>
 #include <pimint/recipe.hpp>
 
 using namespace pimint;
@@ -64,14 +65,18 @@ TEST_CASE("[[files]] entries from several files are all kept") {
     CHECK(describe_plan(r, {}).find("/etc/motd") != std::string::npos);
 }
 
-TEST_CASE("the shipped recipes are valid") {
+TEST_CASE("the shipped recipes and class files are valid") {
     const char* source_root = std::getenv("PIMINT_SOURCE_ROOT");
     REQUIRE(source_root != nullptr);
     for (const auto& entry :
          std::filesystem::directory_iterator(std::filesystem::path(source_root) / "recipes")) {
         if (entry.path().extension() == ".toml") {
             INFO(entry.path());
-            CHECK_NOTHROW(Recipe::load(entry.path()));
+            if (test::read_file(entry.path()).find("\n[classroom]\n") != std::string::npos) {
+                CHECK_NOTHROW(load_classroom(entry.path()));
+            } else {
+                CHECK_NOTHROW(Recipe::load(entry.path()));
+            }
         }
     }
 }

@@ -16,6 +16,8 @@ using pimint::cli::Command;
 constexpr std::array commands{
     Command{"apply", "make an image from a base image and a recipe", pimint::cli::run_apply},
     Command{"check", "validate a recipe without opening an image", pimint::cli::run_check},
+    Command{"classroom", "make a whole class of clusters, resumable and shardable",
+            pimint::cli::run_classroom},
     Command{"cluster", "make master and worker images for an MPI cluster",
             pimint::cli::run_cluster},
     Command{"inspect", "show what an image is and how it is configured", pimint::cli::run_inspect},

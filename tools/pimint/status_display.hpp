@@ -1,9 +1,16 @@
-// How the CLI shows progress: a self-overwriting status line when stderr is a terminal,
-// nothing when piped (unless --verbose, which prints each status on its own line).
+// How the CLI shows progress. On a terminal (stderr): a live block, redrawn in place, with
+// the images being worked on, the run's progress bar and ETA, and the latest status line.
+// Not on a terminal: one plain line per finished image (stderr; stdout stays for
+// results). --verbose prints every status line as well; --quiet prints nothing.
 #pragma once
 
+#include <chrono>
 #include <pimint/appliance.hpp>
+#include <pimint/cluster.hpp>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace pimint::cli {
 
@@ -15,14 +22,24 @@ public:
     StatusDisplay& operator=(const StatusDisplay&) = delete;
 
     void show(std::string_view message);
-    // Removes the status line (before printing results or an error).
+    void progress(const ProgressEvent& event);
+    // Removes the live block (before printing results or an error).
     void clear();
     StatusCallback callback();
+    ProgressCallback progress_callback();
 
 private:
-    bool live_;    // overwrite one line on a terminal
+    void redraw();
+
+    bool live_;    // redraw a block on a terminal
     bool verbose_; // one line per status
-    bool dirty_ = false;
+    bool quiet_;
+    int drawn_lines_ = 0;
+    std::string status_;
+    std::vector<std::pair<std::string, std::string>> images_; // image, stage
+    ProgressEvent last_;
+    bool have_progress_ = false;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 } // namespace pimint::cli

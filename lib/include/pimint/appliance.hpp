@@ -54,6 +54,12 @@ public:
     // its ext4 filesystem with it. Unmounts first.
     void grow_root(int index);
 
+    // The UUID of filesystem `partition` (1 boot, 2 root) of image `index`, as blkid shows
+    // it ("1234-ABCD" for FAT); empty when it has none.
+    std::string filesystem_uuid(int index, int partition);
+    // Gives the root filesystem (ext4) of image `index` the UUID `uuid`. Unmounts first.
+    void set_root_uuid(int index, const std::string& uuid);
+
     // Mounts image `index`: root (partition 2) at /, boot (partition 1) where the image's
     // fstab puts it. Unmounts whatever was mounted before.
     const Layout& mount(int index);

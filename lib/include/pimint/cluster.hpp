@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ struct ClusterSpec {
     std::string master = "master"; // the master's host name
     int workers = 2;
     std::string worker_name = "worker{index:03}";
+    // "static": addresses planned from first_address in subnet, written into every image
+    // and /etc/hosts. "dhcp": the LAN's DHCP server assigns them and nodes find each other
+    // by mDNS as NAME.local, which needs avahi-daemon and nss-mdns in the image.
+    std::string addressing = "static";
     std::string subnet = "192.168.1.0/24"; // static plan: addresses from first_address on
     std::string first_address = "192.168.1.10";
     std::string gateway;          // optional
@@ -29,14 +34,19 @@ struct ClusterSpec {
     std::string key_type = "rsa"; // the master user's key: rsa (4096 bits) or ed25519
     std::string master_recipe;    // optional recipes for one role (paths relative to
     std::string worker_recipe;    // the cluster recipe); default: the cluster recipe
+    // New MBR disk signature, FAT serial and ext4 UUID per node (references rewritten),
+    // so that two cards can sit in one reader.
+    bool unique_disk_ids = false;
 };
 
 struct PlannedNode {
     std::string role; // "master" or "worker"
     int index = 0;    // 0 for the master, 1..N for workers
     std::string hostname;
-    std::string address;
+    std::string address;    // empty with DHCP addressing
     std::string image_name; // master.img, worker001.img, ...
+    // The name other nodes reach it by: the host name, or NAME.local with DHCP.
+    std::string reach_name;
 };
 
 // Reads the [cluster] table of `recipe_path` (defaults when absent); `workers`
@@ -49,13 +59,35 @@ ClusterSpec load_cluster_spec(const std::filesystem::path& recipe_path,
 // the subnet holds every address. Pure: no files, no image.
 std::vector<PlannedNode> plan_cluster(const ClusterSpec& spec);
 
+// Where a cluster build is, for progress displays: one event each time an image changes
+// stage, with the share of the whole run's work done so far (an ETA is elapsed /
+// fraction * (1 - fraction)).
+struct ProgressEvent {
+    std::string image; // "worker003.img"; empty for events about the run
+    // "copying", "waiting", "starting the appliance", "applying", "hashing", "done", "kept"
+    std::string stage;
+    size_t images_done = 0; // finished or kept
+    size_t images_total = 0;
+    double fraction = 0; // 0..1
+};
+using ProgressCallback = std::function<void(const ProgressEvent&)>;
+
 struct ClusterOptions {
     std::filesystem::path recipe;
     std::vector<std::string> overrides; // --set, applied to every node's recipe
     std::filesystem::path base;
+    // Holds the images, manifest.json, SHA256SUMS and .pimint/keys.json (the cluster's
+    // SSH keys, 0600). Running again on the same directory resumes: images whose
+    // manifest entry matches their inputs are kept, the others (re)built with the same keys.
     std::filesystem::path output_dir;
-    std::optional<int> workers; // overrides [cluster].workers
-    StatusCallback status;
+    std::optional<int> workers; // overrides [cluster].workers (default: as recorded in DIR)
+    // Adds this many workers to the cluster in output_dir (same keys, next numbers);
+    // master.img is rebuilt with the new hosts, machinefile and known_hosts.
+    int add_workers = 0;
+    // Images edited per appliance launch; libguestfs takes at most 255 drives.
+    size_t drives_per_launch = 250;
+    StatusCallback status;     // free-form status lines (steps, MPICH build)
+    ProgressCallback progress; // per-image stages and the run's share done
 };
 
 struct NodeResult {
@@ -64,10 +96,11 @@ struct NodeResult {
     std::uint64_t size = 0;
     std::string sha256;
     std::vector<std::string> host_key_fingerprints; // "ED25519 SHA256:..." lines
+    bool reused = false; // kept from an earlier run on the same output directory
 };
 
 struct ClusterResult {
-    std::vector<NodeResult> nodes;
+    std::vector<NodeResult> nodes; // every node of the cluster, in plan order
     std::string backend;
     double launch_seconds = 0;
     double total_seconds = 0;

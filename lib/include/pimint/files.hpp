@@ -43,7 +43,13 @@ private:
     bool committed_ = false;
 };
 
-// Lower-case hex SHA-256 of a file's content.
+// Writes `content` to `path` through an AtomicOutput; the file is created with `mode`
+// from the start (0600 for private keys), never wider for a moment.
+void write_file_atomically(const std::filesystem::path& path, const std::string& content,
+                           std::uint32_t mode = 0644);
+
+// Lower-case hex SHA-256 of a file's content, and of a string.
 std::string sha256_file(const std::filesystem::path& path);
+std::string sha256_text(const std::string& text);
 
 } // namespace pimint

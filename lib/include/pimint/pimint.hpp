@@ -3,6 +3,7 @@
 
 #include "pimint/appliance.hpp"
 #include "pimint/apply.hpp"
+#include "pimint/classroom.hpp"
 #include "pimint/cluster.hpp"
 #include "pimint/error.hpp"
 #include "pimint/files.hpp"

@@ -23,6 +23,12 @@ public:
     // Steps in application order: steps that resize the image first, then recipe order
     // (included files where they are included).
     const std::vector<std::unique_ptr<Step>>& steps() const noexcept { return steps_; }
+    // Every recipe file read, the top one first, then includes in the order read.
+    const std::vector<std::filesystem::path>& files() const noexcept { return files_; }
+    // SHA-256 over everything the result depends on outside the image: the recipe files,
+    // the --set values and the host files steps read (MPICH source, [[files]] sources).
+    // Equal fingerprints on the same base image give the same edits.
+    std::string fingerprint() const;
 
     Recipe(Recipe&&) noexcept;
     Recipe& operator=(Recipe&&) noexcept;
@@ -31,6 +37,8 @@ public:
 private:
     Recipe() = default;
     std::filesystem::path path_;
+    std::vector<std::filesystem::path> files_;
+    std::vector<std::string> overrides_;
     std::vector<std::unique_ptr<Step>> steps_;
 };
 

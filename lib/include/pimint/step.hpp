@@ -8,6 +8,7 @@
 #include "pimint/image_fs.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -65,6 +66,8 @@ public:
 
     const std::string& name() const;
     std::optional<Template> string(std::string_view key);
+    // A string taken as written, for values with placeholders of their own.
+    std::optional<std::string> plain(std::string_view key);
     std::optional<bool> boolean(std::string_view key);
     std::optional<std::int64_t> integer(std::string_view key);
     std::optional<std::vector<Template>> strings(std::string_view key);
@@ -109,6 +112,8 @@ public:
     virtual std::uint64_t grow_bytes() const { return 0; }
     // Fills in what the step decides about the node ({hostname} for later steps).
     virtual void contribute(NodeContext&) const {}
+    // Host files the step reads, for Recipe::fingerprint().
+    virtual std::vector<std::filesystem::path> host_inputs() const { return {}; }
 };
 
 using StepFactory = std::function<std::unique_ptr<Step>(StepTable&)>;

@@ -21,9 +21,11 @@ ClusterTable::ClusterTable(StepTable& t)
     text("subnet", spec_.subnet);
     text("first_address", spec_.first_address);
     text("gateway", spec_.gateway);
+    text("addressing", spec_.addressing);
     text("key_type", spec_.key_type);
     text("master_recipe", spec_.master_recipe);
     text("worker_recipe", spec_.worker_recipe);
+    spec_.unique_disk_ids = t.boolean("unique_disk_ids").value_or(false);
     if (auto dns = t.strings("dns")) {
         for (const auto& d : *dns) {
             check_value(validate::ipv4(d.text()), "cluster.dns", t.location("dns").str());
@@ -49,6 +51,12 @@ ClusterTable::ClusterTable(StepTable& t)
                 t.location("first_address").str());
     if (!spec_.gateway.empty()) {
         check_value(validate::ipv4(spec_.gateway), "cluster.gateway", t.location("gateway").str());
+    }
+    if (spec_.addressing != "static" && spec_.addressing != "dhcp") {
+        t.fail("addressing",
+               fmt::format("'{}' is not an addressing mode; use \"static\" (addresses planned "
+                           "from first_address) or \"dhcp\" (with mDNS .local names)",
+                           spec_.addressing));
     }
     if (spec_.key_type != "rsa" && spec_.key_type != "ed25519") {
         t.fail("key_type",

@@ -48,6 +48,10 @@ public:
         return (source_ ? source_size_ : content_.text().size()) + 4096;
     }
 
+    std::vector<std::filesystem::path> host_inputs() const override {
+        return source_ ? std::vector{*source_} : std::vector<std::filesystem::path>{};
+    }
+
     void apply(StepContext& ctx) const override {
         const std::string path = path_.expand(ctx.node);
         try {

@@ -75,6 +75,7 @@ public:
 
     std::string_view name() const override { return "mpich"; }
     std::uint64_t space_needed() const override { return 64ULL << 20; }
+    std::vector<std::filesystem::path> host_inputs() const override { return {spec_.source}; }
 
     std::vector<std::string> touches(const NodeContext&, const std::string&) const override {
         return {spec_.prefix + "/ (MPICH, cross-compiled on this machine or taken from the cache)",

@@ -1,0 +1,105 @@
+#include "cluster_keys.hpp"
+
+#include "pimint/error.hpp"
+#include "pimint/files.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <sys/stat.h>
+
+namespace pimint {
+namespace {
+
+constexpr const char* host_key_types[] = {"ed25519", "rsa", "ecdsa"};
+
+std::filesystem::path keys_file(const std::filesystem::path& output_dir) {
+    return output_dir / ".pimint" / "keys.json";
+}
+
+nlohmann::json to_json(const SshKeyPair& k) {
+    return {{"type", k.type},
+            {"private_key", k.private_key},
+            {"public_key", k.public_key},
+            {"fingerprint", k.fingerprint}};
+}
+
+SshKeyPair key_from_json(const nlohmann::json& j) {
+    return {j.at("type").get<std::string>(), j.at("private_key").get<std::string>(),
+            j.at("public_key").get<std::string>(), j.at("fingerprint").get<std::string>()};
+}
+
+} // namespace
+
+ClusterKeys load_cluster_keys(const std::filesystem::path& output_dir) {
+    const auto file = keys_file(output_dir);
+    ClusterKeys keys;
+    if (!std::filesystem::exists(file)) {
+        return keys;
+    }
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+        const auto j = nlohmann::json::parse(text.str());
+        if (j.contains("user")) {
+            keys.user = key_from_json(j.at("user"));
+        }
+        for (const auto& [host, list] : j.at("hosts").items()) {
+            NodeKeys nk;
+            for (const auto& k : list) {
+                nk.host_keys.push_back(key_from_json(k));
+            }
+            keys.hosts[host] = std::move(nk);
+        }
+    } catch (const nlohmann::json::exception&) {
+        // The message would quote the file, which holds private keys.
+        throw Error(ErrorCategory::io, file.string(),
+                    "the cluster's key store is damaged; restore it, or remove the output "
+                    "directory to make a new cluster with new keys");
+    }
+    return keys;
+}
+
+bool complete_cluster_keys(ClusterKeys& keys, const std::string& key_type,
+                           const std::vector<PlannedNode>& nodes) {
+    bool added = false;
+    if (!keys.user) {
+        keys.user = generate_ssh_key(key_type, "pi@" + nodes.front().hostname);
+        added = true;
+    }
+    for (const auto& node : nodes) {
+        if (keys.hosts.count(node.hostname) != 0) {
+            continue;
+        }
+        NodeKeys nk;
+        for (const char* type : host_key_types) {
+            nk.host_keys.push_back(generate_ssh_key(type, "root@" + node.hostname, 3072));
+        }
+        keys.hosts[node.hostname] = std::move(nk);
+        added = true;
+    }
+    return added;
+}
+
+void save_cluster_keys(const std::filesystem::path& output_dir, const ClusterKeys& keys) {
+    const auto dir = keys_file(output_dir).parent_path();
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec || ::chmod(dir.c_str(), 0700) != 0) {
+        throw Error(ErrorCategory::io, dir.string(), "cannot create the private key directory");
+    }
+    nlohmann::json j = {{"hosts", nlohmann::json::object()}};
+    if (keys.user) {
+        j["user"] = to_json(*keys.user);
+    }
+    for (const auto& [host, nk] : keys.hosts) {
+        auto& list = j["hosts"][host] = nlohmann::json::array();
+        for (const auto& k : nk.host_keys) {
+            list.push_back(to_json(k));
+        }
+    }
+    write_file_atomically(keys_file(output_dir), j.dump(1) + "\n", 0600);
+}
+
+} // namespace pimint
