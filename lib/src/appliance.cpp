@@ -257,6 +257,18 @@ void Appliance::grow_root(int index) {
     impl_->say("growing the root partition");
     g.check(guestfs_part_resize(g.get(), device.c_str(), p2.number, last_sector),
             ctx + ": resizing partition 2");
+    // parted writes a new MBR disk signature, which would orphan every PARTUUID=
+    // reference (cmdline.txt, fstab) and leave the image unbootable: put it back.
+    const char signature[4] = {static_cast<char>(drive.table.disk_id & 0xff),
+                               static_cast<char>((drive.table.disk_id >> 8) & 0xff),
+                               static_cast<char>((drive.table.disk_id >> 16) & 0xff),
+                               static_cast<char>((drive.table.disk_id >> 24) & 0xff)};
+    g.check(guestfs_pwrite_device(g.get(), device.c_str(), signature, sizeof signature, 440) ==
+                    static_cast<int>(sizeof signature)
+                ? 0
+                : -1,
+            ctx + ": restoring the disk signature");
+    g.check(guestfs_blockdev_rereadpt(g.get(), device.c_str()), ctx);
     g.check(guestfs_e2fsck(g.get(), root.c_str(), GUESTFS_E2FSCK_FORCEALL, 1, -1),
             ctx + ": checking the root filesystem");
     g.check(guestfs_resize2fs(g.get(), root.c_str()), ctx + ": growing the root filesystem");

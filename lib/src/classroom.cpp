@@ -150,18 +150,9 @@ ClassroomSpec load_classroom(const std::filesystem::path& file) {
     if (auto base = t.plain("base")) {
         spec.base = dir / *base;
     }
-    if (auto n = t.integer("clusters")) {
-        if (*n < 1 || *n > 999) {
-            t.fail("clusters", "a class has 1 to 999 clusters");
-        }
-        spec.clusters = static_cast<int>(*n);
-    }
-    if (auto n = t.integer("workers")) {
-        if (*n < 1 || *n > 4096) {
-            t.fail("workers", "a cluster has 1 to 4096 workers");
-        }
-        spec.workers = static_cast<int>(*n);
-    }
+    spec.clusters =
+        t.integer_in("clusters", 1, 999, "a class has 1 to 999 clusters").value_or(spec.clusters);
+    spec.workers = t.integer_in("workers", 1, 4096, "a cluster has 1 to 4096 workers");
     const std::pair<const char*, std::string*> patterns[] = {
         {"name", &spec.name}, {"hostname_prefix", &spec.hostname_prefix}, {"subnet", &spec.subnet}};
     for (const auto& [key, field] : patterns) {
@@ -169,18 +160,11 @@ ClassroomSpec load_classroom(const std::filesystem::path& file) {
             *field = *v;
         }
     }
-    if (auto n = t.integer("first_host")) {
-        if (*n < 1 || *n > 65534) {
-            t.fail("first_host", "give the first node's offset in the subnet, such as 10");
-        }
-        spec.first_host = static_cast<int>(*n);
-    }
-    if (auto n = t.integer("gateway_host")) {
-        if (*n < 1 || *n > 65534) {
-            t.fail("gateway_host", "give the gateway's offset in the subnet, such as 1");
-        }
-        spec.gateway_host = static_cast<int>(*n);
-    }
+    spec.first_host = t.integer_in("first_host", 1, 65534,
+                                   "give the first node's offset in the subnet, such as 10")
+                          .value_or(spec.first_host);
+    spec.gateway_host = t.integer_in("gateway_host", 1, 65534,
+                                     "give the gateway's offset in the subnet, such as 1");
     if (auto sets = t.strings("set")) {
         for (const auto& s : *sets) {
             spec.overrides.push_back(s.text());

@@ -5,6 +5,7 @@
 #include "cluster_node.hpp"
 #include "disk_identity.hpp"
 #include "ipv4.hpp"
+#include "output_lock.hpp"
 #include "pimint/apply.hpp"
 #include "pimint/error.hpp"
 #include "pimint/files.hpp"
@@ -187,6 +188,10 @@ ClusterResult build_cluster(const ClusterOptions& options) {
         throw Error(ErrorCategory::io, dir.string(), "cannot create or write the output directory");
     }
 
+    const OutputDirLock lock(dir);
+    if (const int stale = remove_stale_temporaries(dir); stale > 0) {
+        say(fmt::format("removed {} temporary files left by an interrupted run", stale));
+    }
     std::map<std::string, ManifestEntry> entries = read_cluster_manifest(dir);
     ClusterKeys keys = load_cluster_keys(dir);
     if (keys.user && keys.user->type != spec.key_type) {

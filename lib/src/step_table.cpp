@@ -107,6 +107,15 @@ std::optional<std::int64_t> StepTable::integer(std::string_view key) {
     return scalar<std::int64_t>(*this, impl_->read(key), key, "an integer");
 }
 
+std::optional<int> StepTable::integer_in(std::string_view key, int low, int high,
+                                         const std::string& problem) {
+    const auto value = integer(key);
+    if (value && (*value < low || *value > high)) {
+        fail(key, problem);
+    }
+    return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
+}
+
 std::optional<std::vector<Template>> StepTable::strings(std::string_view key) {
     const toml::node* node = impl_->read(key);
     if (node == nullptr) {

@@ -14,6 +14,7 @@
 #include <pimint/apply.hpp>
 #include <pimint/error.hpp>
 #include <pimint/inspect.hpp>
+#include <pimint/partition_table.hpp>
 
 using namespace pimint;
 
@@ -108,6 +109,10 @@ TEST_CASE("apply sets every value on both layouts, idempotently, leaving the bas
             << report.total_seconds << " s, of which appliance launch " << report.launch_seconds
             << " s (" << report.backend << ")");
     CHECK(report.grown_bytes == 256ULL << 20);
+    // Growing rewrites the partition table; the disk signature that cmdline.txt's and
+    // fstab's PARTUUID= name must survive it, or the card does not boot.
+    CHECK(read_partition_table(dir / "stretch.img").disk_id ==
+          read_partition_table(stretch).disk_id);
     apply(Recipe::load(dir / "bookworm.toml", sets), bookworm, dir / "bookworm.img");
     apply(stretch_recipe, dir / "stretch.img", dir / "twice.img");
     CHECK(sha256_file(stretch) == stretch_sum);

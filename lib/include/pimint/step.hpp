@@ -70,6 +70,9 @@ public:
     std::optional<std::string> plain(std::string_view key);
     std::optional<bool> boolean(std::string_view key);
     std::optional<std::int64_t> integer(std::string_view key);
+    // An integer that must lie in [low, high]; `problem` says why otherwise.
+    std::optional<int> integer_in(std::string_view key, int low, int high,
+                                  const std::string& problem);
     std::optional<std::vector<Template>> strings(std::string_view key);
     // A mode given as a string of octal digits ("0644") or an integer.
     std::optional<std::uint32_t> mode(std::string_view key);

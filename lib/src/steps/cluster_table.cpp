@@ -32,18 +32,10 @@ ClusterTable::ClusterTable(StepTable& t)
             spec_.dns.push_back(d.text());
         }
     }
-    if (auto workers = t.integer("workers")) {
-        if (*workers < 1 || *workers > 4096) {
-            t.fail("workers", "a cluster has 1 to 4096 workers");
-        }
-        spec_.workers = static_cast<int>(*workers);
-    }
-    if (auto slots = t.integer("slots")) {
-        if (*slots < 1 || *slots > 1024) {
-            t.fail("slots", "slots per node is 1 to 1024");
-        }
-        spec_.slots = static_cast<int>(*slots);
-    }
+    spec_.workers =
+        t.integer_in("workers", 1, 4096, "a cluster has 1 to 4096 workers").value_or(spec_.workers);
+    spec_.slots =
+        t.integer_in("slots", 1, 1024, "slots per node is 1 to 1024").value_or(spec_.slots);
     check_value(validate::hostname(spec_.name), "cluster.name", t.location("name").str());
     check_value(validate::hostname(spec_.master), "cluster.master", t.location("master").str());
     check_value(validate::ipv4_cidr(spec_.subnet), "cluster.subnet", t.location("subnet").str());

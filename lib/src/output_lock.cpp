@@ -1,0 +1,62 @@
+#include "output_lock.hpp"
+
+#include "pimint/error.hpp"
+#include "pimint/files.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+namespace pimint {
+namespace {
+
+std::filesystem::path lock_path(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir / ".pimint", ec);
+    if (ec || ::chmod((dir / ".pimint").c_str(), 0700) != 0) {
+        throw Error(ErrorCategory::io, (dir / ".pimint").string(),
+                    "cannot create pimint's state directory");
+    }
+    return dir / ".pimint" / "lock";
+}
+
+} // namespace
+
+OutputDirLock::OutputDirLock(const std::filesystem::path& dir)
+    : fd_(lock_path(dir), O_RDWR | O_CREAT | O_CLOEXEC, 0600) {
+    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+        throw Error(ErrorCategory::io, dir.string(),
+                    errno == EWOULDBLOCK
+                        ? "another pimint run is writing this directory; wait for it to end or "
+                          "use another output directory"
+                        : "cannot lock the output directory");
+    }
+}
+
+int remove_stale_temporaries(const std::filesystem::path& dir) {
+    int removed = 0;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (!name.starts_with(AtomicOutput::temp_prefix)) {
+            continue;
+        }
+        const auto dot = name.rfind('.');
+        int pid = 0;
+        try {
+            pid = std::stoi(name.substr(dot + 1));
+        } catch (const std::exception&) {
+            continue; // not one of ours
+        }
+        if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+            std::filesystem::remove(entry.path(), ec);
+            removed += ec ? 0 : 1;
+        }
+    }
+    return removed;
+}
+
+} // namespace pimint

@@ -1,0 +1,27 @@
+// One writer per output directory. Two runs writing the same cluster directory would
+// interleave images and manifests, so a run holds DIR/.pimint/lock (flock) from start
+// to end, and a second run stops at once with a clear error instead of waiting. Holding
+// the lock also makes every temporary file left in DIR by an earlier, killed run
+// (.pimint-tmp.NAME.PID whose PID is gone) safe to remove.
+#pragma once
+
+#include "file_handle.hpp"
+
+#include <filesystem>
+
+namespace pimint {
+
+class OutputDirLock {
+public:
+    // Creates DIR/.pimint (0700) if needed and takes the lock; throws Error(io) naming
+    // the directory when another process holds it.
+    explicit OutputDirLock(const std::filesystem::path& dir);
+
+private:
+    FdHandle fd_;
+};
+
+// Removes DIR's temporary outputs whose writing process no longer runs; returns how many.
+int remove_stale_temporaries(const std::filesystem::path& dir);
+
+} // namespace pimint

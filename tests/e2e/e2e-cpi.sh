@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installed on the e2e master and started at its first boot: waits until both workers
+# accept the cluster key over ssh, runs the classic cpi across the three nodes as pi
+# with no input (a prompt fails instead of hanging), reports on the serial console and
+# powers the master off. Lines for the harness start with "E2E".
+console=/dev/ttyAMA0
+report() { echo "E2E: $*" >"$console"; }
+report "master up after $(cut -d' ' -f1 /proc/uptime) s"
+# Failed units help a failing run; WiFi's fails here by design (no wireless device).
+systemctl --failed --no-legend | sed 's/^/E2E-DIAG: /' >"$console" 2>&1
+for host in worker001 worker002; do
+    tries=0
+    until su pi -c "ssh -o BatchMode=yes -o ConnectTimeout=5 $host true" </dev/null >/dev/null 2>&1; do
+        tries=$((tries + 1))
+        if [ "$tries" -ge 120 ]; then
+            report "FAIL: $host never accepted the cluster key"
+            poweroff
+            exit 1
+        fi
+        sleep 5
+    done
+    report "$host reachable"
+done
+report "running cpi"
+su - pi -c 'timeout 900 /home/pi/mpich2-install/bin/mpiexec -f /home/pi/machinefile -ppn 2 -n 6 /home/pi/mpich2-build/examples/cpi' \
+    </dev/null >/tmp/cpi.out 2>&1
+status=$?
+sed 's/^/E2E-OUT: /' /tmp/cpi.out >"$console"
+report "mpiexec exit $status"
+poweroff
