@@ -205,18 +205,28 @@ ClusterResult build_cluster(const ClusterOptions& options) {
         save_cluster_keys(dir, keys);
     }
 
-    say("hashing the base image");
+    say("hashing the base image and the recipe's inputs");
+    // One fingerprint per distinct recipe file: the roles usually share the cluster's.
+    std::map<std::filesystem::path, std::string> fingerprint_of;
+    const auto fingerprint = [&](const std::filesystem::path& recipe) -> const std::string& {
+        auto it = fingerprint_of.find(recipe);
+        if (it == fingerprint_of.end()) {
+            it = fingerprint_of
+                     .emplace(recipe, Recipe::load(recipe, options.overrides).fingerprint())
+                     .first;
+        }
+        return it->second;
+    };
     ManifestHeader header;
     header.recipe = std::filesystem::absolute(options.recipe).string();
-    header.recipe_fingerprint = Recipe::load(options.recipe, options.overrides).fingerprint();
+    header.recipe_fingerprint = fingerprint(options.recipe);
     header.overrides = options.overrides;
     header.base = std::filesystem::absolute(options.base).string();
     header.base_sha256 = sha256_file(options.base);
     header.spec = &spec;
     std::map<std::string, std::string> role_fingerprints;
     for (const std::string role : {"master", "worker"}) {
-        role_fingerprints[role] =
-            Recipe::load(role_recipe_path(options, spec, role), options.overrides).fingerprint();
+        role_fingerprints[role] = fingerprint(role_recipe_path(options, spec, role));
     }
     std::vector<std::string> inputs;
     std::vector<size_t> todo;
