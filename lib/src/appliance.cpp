@@ -1,6 +1,7 @@
 #include "pimint/appliance.hpp"
 
 #include "guest_image_fs.hpp"
+#include "filesystem_probe.hpp"
 #include "guestfs_handle.hpp"
 #include "pimint/error.hpp"
 #include "text.hpp"
@@ -75,9 +76,15 @@ struct Appliance::Impl {
             h->check(guestfs_set_backend_settings(h->get(), settings), "configuring the appliance");
         }
         for (const auto& d : drives) {
+            // Discards become holes in the file (trim_free_space); "besteffort" keeps
+            // qemus that cannot pass them through working.
             h->check(guestfs_add_drive_opts(h->get(), d.path.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT,
                                             "raw", GUESTFS_ADD_DRIVE_OPTS_READONLY,
-                                            d.access == Access::read_only ? 1 : 0, -1),
+                                            d.access == Access::read_only ? 1 : 0,
+                                            GUESTFS_ADD_DRIVE_OPTS_DISCARD,
+                                            d.access == Access::read_only ? "disable"
+                                                                          : "besteffort",
+                                            -1),
                      d.path.string());
         }
         return h;
@@ -165,7 +172,12 @@ const Layout& Appliance::mount(int index) {
     layout.root_device = devices[static_cast<size_t>(index)] + "2";
     layout.boot_device = devices[static_cast<size_t>(index)] + "1";
 
-    layout.root_fs_type = take_string(guestfs_vfs_type(g.get(), layout.root_device.c_str()));
+    const auto fs_type = [&](size_t n) {
+        return n < drive.table.partitions.size()
+                   ? probe_filesystem_type(drive.path, drive.table.partitions[n])
+                   : std::string();
+    };
+    layout.root_fs_type = fs_type(1);
     if (layout.root_fs_type.rfind("ext", 0) != 0) {
         throw Error(ErrorCategory::image, ctx,
                     layout.root_fs_type.empty()
@@ -203,8 +215,7 @@ const Layout& Appliance::mount(int index) {
         // No fstab entry: Raspberry Pi OS from bookworm on uses /boot/firmware.
         layout.boot_mount = fs.exists("/boot/firmware") ? "/boot/firmware" : "/boot";
     }
-    const std::string boot_type =
-        take_string(guestfs_vfs_type(g.get(), layout.boot_device.c_str()));
+    const std::string boot_type = fs_type(0);
     if (boot_type != "vfat") {
         throw Error(ErrorCategory::image, ctx,
                     fmt::format("not a Raspberry Pi layout: partition 1 holds {}, expected the "
@@ -227,8 +238,6 @@ const Layout& Appliance::mount(int index) {
                     "boot partition (1) cannot be mounted (" + g.last_error() +
                         "); the image may be damaged: check a copy with fsck.vfat");
     }
-    layout.root_label = take_string(guestfs_vfs_label(g.get(), layout.root_device.c_str()));
-    layout.boot_label = take_string(guestfs_vfs_label(g.get(), layout.boot_device.c_str()));
     impl_->layout = std::move(layout);
     return impl_->layout;
 }
@@ -275,6 +284,13 @@ void Appliance::grow_root(int index) {
     g.check(guestfs_sync(g.get()), ctx);
 }
 
+std::string Appliance::filesystem_label(int index, int partition) {
+    auto& g = impl_->g();
+    const auto devices = take_string_list(guestfs_list_devices(g.get()));
+    const std::string device = devices.at(static_cast<size_t>(index)) + std::to_string(partition);
+    return take_string(guestfs_vfs_label(g.get(), device.c_str()));
+}
+
 std::string Appliance::filesystem_uuid(int index, int partition) {
     auto& g = impl_->g();
     const auto devices = take_string_list(guestfs_list_devices(g.get()));
@@ -306,6 +322,13 @@ ImageFs& Appliance::fs() {
     return *impl_->fs;
 }
 
+const Layout& Appliance::layout() const {
+    if (!impl_->mounted) {
+        throw Error(ErrorCategory::internal, "appliance", "layout() without a mounted image");
+    }
+    return impl_->layout;
+}
+
 void Appliance::unmount() {
     if (!impl_->mounted) {
         return;
@@ -315,6 +338,16 @@ void Appliance::unmount() {
     auto& g = impl_->g();
     g.check(guestfs_umount_all(g.get()), "unmounting");
     g.check(guestfs_sync(g.get()), "syncing");
+}
+
+void Appliance::trim_free_space() {
+    if (!impl_->mounted) {
+        throw Error(ErrorCategory::internal, "appliance", "trim_free_space() without a mounted image");
+    }
+    auto& g = impl_->g();
+    for (const std::string& mount_point : {std::string("/"), impl_->layout.boot_mount}) {
+        g.check(guestfs_fstrim(g.get(), mount_point.c_str(), -1), "discarding free space");
+    }
 }
 
 void Appliance::shutdown() {

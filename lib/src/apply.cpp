@@ -51,10 +51,18 @@ std::uint64_t grow_bytes(const Recipe& recipe) {
 
 void apply_steps(Appliance& appliance, int index, const Recipe& recipe, NodeContext& node,
                  const StatusCallback& status) {
+    appliance.mount(index);
+    apply_steps_mounted(appliance, index, recipe, recipe.step_list(), node, status);
+    appliance.unmount();
+}
+
+void apply_steps_mounted(Appliance& appliance, int index, const Recipe& recipe,
+                         const std::vector<const Step*>& steps, NodeContext& node,
+                         const StatusCallback& status) {
     for (const auto& step : recipe.steps()) {
         step->contribute(node);
     }
-    const Layout& layout = appliance.mount(index);
+    const Layout& layout = appliance.layout();
     ImageFs& fs = appliance.fs();
     if (node.hostname.empty()) {
         const std::string current = fs.read_if_exists("/etc/hostname").value_or("");
@@ -62,7 +70,7 @@ void apply_steps(Appliance& appliance, int index, const Recipe& recipe, NodeCont
     }
     const std::uint64_t free_bytes = fs.space("/").free_bytes;
     std::uint64_t needed = 0;
-    for (const auto& step : recipe.steps()) {
+    for (const Step* step : steps) {
         needed += step->space_needed();
         if (needed > free_bytes) {
             throw Error(
@@ -74,14 +82,13 @@ void apply_steps(Appliance& appliance, int index, const Recipe& recipe, NodeCont
         }
     }
     StepContext ctx{fs, layout, node, recipe.path().parent_path().string(), status};
-    for (const auto& step : recipe.steps()) {
+    for (const Step* step : steps) {
         check_interrupted();
         if (status) {
             status(fmt::format("applying [{}]", step->name()));
         }
         step->apply(ctx);
     }
-    appliance.unmount();
 }
 
 ApplyReport apply(const Recipe& recipe, const std::filesystem::path& base,

@@ -3,6 +3,7 @@
 #include "cluster_keys.hpp"
 #include "cluster_manifest.hpp"
 #include "cluster_node.hpp"
+#include "cluster_stage.hpp"
 #include "disk_identity.hpp"
 #include "ipv4.hpp"
 #include "output_lock.hpp"
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <memory>
@@ -100,20 +102,22 @@ bool is_done(const std::map<std::string, ManifestEntry>& entries, const PlannedN
 }
 
 // Relative costs of the stages, for ProgressEvent::fraction: measured on TCG, a launch is
-// about three image copies' worth, applying a recipe about four, hashing one.
+// about three image copies' worth, applying a whole recipe about four, a node's own
+// steps on top of a stage about one, hashing one.
 constexpr double copy_weight = 1;
 constexpr double launch_weight = 3;
 constexpr double apply_weight = 4;
+constexpr double own_steps_weight = 1;
 constexpr double hash_weight = 1;
 
 // Tracks the run's share done and sends ProgressEvents.
 class ProgressTracker {
 public:
-    ProgressTracker(const ProgressCallback& sink, size_t total, size_t todo, size_t batches)
+    ProgressTracker(const ProgressCallback& sink, size_t total, size_t todo, double units)
         : sink_(sink)
         , total_(total)
         , done_(total - todo)
-        , units_(todo * (copy_weight + apply_weight + hash_weight) + batches * launch_weight) {}
+        , units_(units) {}
 
     void stage(const std::string& image, const std::string& name, double finished_units = 0) {
         units_done_ += finished_units;
@@ -141,6 +145,10 @@ struct Job {
     std::unique_ptr<AtomicOutput> output;
     int drive = 0;
     std::optional<DiskIdentity> identity;
+    const Stage* stage = nullptr; // copied from this stage, or from the base image
+    // The image's SHA-256, computed on a host thread while the appliance edits the next
+    // images; invalid when the image still changes after the appliance (disk identity).
+    std::shared_future<std::string> sha256;
 };
 
 } // namespace
@@ -269,17 +277,65 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     std::set<std::uint32_t> disk_ids{base_table.disk_id};
     ClusterResult result;
     const size_t batch_size = std::clamp<size_t>(options.drives_per_launch, 1, 250);
-    ProgressTracker progress(options.progress, nodes.size(), todo.size(),
-                             (todo.size() + batch_size - 1) / batch_size);
+    // A stage for each role recipe with two or more images to make.
+    std::map<std::filesystem::path, size_t> images_per_recipe;
+    for (const size_t i : todo) {
+        ++images_per_recipe[role_recipe_path(options, spec, nodes[i].role)];
+    }
+    std::map<std::filesystem::path, Recipe> stage_recipes;
+    for (const auto& [path, count] : images_per_recipe) {
+        if (count >= 2) {
+            stage_recipes.emplace(path, Recipe::load(path, options.overrides));
+        }
+    }
+    const auto node_apply_weight = [&](const PlannedNode& n) {
+        return stage_recipes.contains(role_recipe_path(options, spec, n.role)) ? own_steps_weight
+                                                                               : apply_weight;
+    };
+    const size_t batches = (todo.size() + batch_size - 1) / batch_size;
+    double units = static_cast<double>(batches) * launch_weight;
+    for (const size_t i : todo) {
+        units += copy_weight + node_apply_weight(nodes[i]) + hash_weight;
+    }
+    if (!stage_recipes.empty()) {
+        units += launch_weight +
+                 static_cast<double>(stage_recipes.size()) * (copy_weight + apply_weight);
+    }
+    ProgressTracker progress(options.progress, nodes.size(), todo.size(), units);
     for (size_t i = 0; i < nodes.size(); ++i) {
         if (!rebuilt[i]) {
             progress.stage(nodes[i].image_name, "kept");
         }
     }
+    const auto stages = build_stages(
+        options.base, dir, stage_recipes, options.status,
+        [&](const std::filesystem::path& recipe, const std::string& what) {
+            const std::string label = "shared steps of " + recipe.filename().string();
+            if (what == "copying") {
+                progress.stage(label, "copying");
+            } else if (what == "applying") {
+                // The launch is counted with the first stage applied.
+                progress.stage(label, "applying",
+                               copy_weight + (recipe == stage_recipes.begin()->first
+                                                  ? launch_weight
+                                                  : 0));
+            } else {
+                progress.stage(label, "waiting", apply_weight);
+            }
+        });
     for (size_t first = 0; first < todo.size(); first += batch_size) {
         std::vector<Job> jobs;
         for (size_t k = first; k < std::min(todo.size(), first + batch_size); ++k) {
-            jobs.push_back({todo[k], node_recipe(options, spec, nodes[todo[k]]), nullptr, 0, {}});
+            Job job{todo[k], node_recipe(options, spec, nodes[todo[k]]), nullptr, 0, {}, nullptr, {}};
+            if (const auto it = stages.find(role_recipe_path(options, spec, nodes[todo[k]].role));
+                it != stages.end()) {
+                job.stage = &it->second;
+                if (step_names(job.recipe.split_for_nodes().shared) != job.stage->shared_steps) {
+                    throw Error(ErrorCategory::internal, nodes[todo[k]].hostname,
+                                "the node's recipe shares other steps than its stage");
+                }
+            }
+            jobs.push_back(std::move(job));
         }
         Appliance appliance(options.status);
         for (auto& job : jobs) {
@@ -288,9 +344,10 @@ ClusterResult build_cluster(const ClusterOptions& options) {
             say(fmt::format("copying the base image to {}", node.image_name));
             progress.stage(node.image_name, "copying");
             job.output = std::make_unique<AtomicOutput>(dir / node.image_name);
-            sparse_copy(options.base, job.output->temp_path());
+            sparse_copy(job.stage ? job.stage->image->temp_path() : options.base,
+                        job.output->temp_path());
             progress.stage(node.image_name, "waiting", copy_weight);
-            if (const auto grow = grow_bytes(job.recipe); grow > 0) {
+            if (const auto grow = grow_bytes(job.recipe); grow > 0 && !job.stage) {
                 std::filesystem::resize_file(job.output->temp_path(),
                                              std::filesystem::file_size(job.output->temp_path()) +
                                                  grow);
@@ -302,12 +359,14 @@ ClusterResult build_cluster(const ClusterOptions& options) {
         }
         progress.stage("", "starting the appliance");
         appliance.launch();
+        std::shared_future<std::string> hashing; // the latest hash started
         progress.stage("", "appliance running", launch_weight);
         for (auto& job : jobs) {
             const PlannedNode& planned = nodes[job.node];
-            say(fmt::format("{}: applying the recipe", planned.hostname));
+            say(fmt::format("{}: applying {}", planned.hostname,
+                            job.stage ? "its own steps" : "the recipe"));
             progress.stage(planned.image_name, "applying");
-            if (grow_bytes(job.recipe) > 0) {
+            if (grow_bytes(job.recipe) > 0 && !job.stage) {
                 appliance.grow_root(job.drive);
             }
             NodeContext node;
@@ -316,15 +375,30 @@ ClusterResult build_cluster(const ClusterOptions& options) {
             node.ip = planned.address;
             node.cluster = spec.name;
             node.hosts = hosts;
-            apply_steps(appliance, job.drive, job.recipe, node, options.status);
             appliance.mount(job.drive);
-            install_node_identity(appliance.fs(), spec, nodes, job.node, keys);
+            apply_steps_mounted(appliance, job.drive, job.recipe,
+                                job.stage ? job.recipe.split_for_nodes().own
+                                          : job.recipe.step_list(),
+                                node, options.status);
+            install_node_identity(appliance.fs(), spec, nodes, job.node, keys, dir / ".pimint");
             appliance.unmount();
             if (job.identity) {
                 say(fmt::format("{}: new disk identity", planned.hostname));
                 apply_disk_identity(appliance, job.drive, *job.identity);
+            } else {
+                // Unmounting synced the image: its file is final. One hash at a time, in
+                // order, so hashing takes the core the emulated appliance leaves free.
+                job.sha256 = std::async(std::launch::async,
+                                        [previous = hashing, path = job.output->temp_path()] {
+                                            if (previous.valid()) {
+                                                previous.wait();
+                                            }
+                                            return sha256_file(path);
+                                        })
+                                 .share();
+                hashing = job.sha256;
             }
-            progress.stage(planned.image_name, "waiting", apply_weight);
+            progress.stage(planned.image_name, "waiting", node_apply_weight(planned));
         }
         appliance.shutdown();
         result.backend = appliance.backend();
@@ -343,7 +417,8 @@ ClusterResult build_cluster(const ClusterOptions& options) {
             entry.result.node = planned;
             entry.result.image = dir / planned.image_name;
             entry.result.size = std::filesystem::file_size(job.output->temp_path());
-            entry.result.sha256 = sha256_file(job.output->temp_path());
+            entry.result.sha256 =
+                job.sha256.valid() ? job.sha256.get() : sha256_file(job.output->temp_path());
             for (const auto& k : keys.hosts.at(planned.hostname).host_keys) {
                 entry.result.host_key_fingerprints.push_back(k.fingerprint);
             }

@@ -1,11 +1,15 @@
 #include "cluster_node.hpp"
 
 #include "pimint/error.hpp"
+#include "remove_on_exit.hpp"
 #include "steps/support.hpp"
+#include "tar_writer.hpp"
 #include "text.hpp"
 
+#include <ctime>
 #include <fmt/format.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 namespace pimint {
 namespace {
@@ -14,13 +18,6 @@ namespace {
 // (which the master's known_hosts lists) it must not run.
 constexpr const char* regenerate_link =
     "/etc/systemd/system/multi-user.target.wants/regenerate_ssh_host_keys.service";
-
-void write_owned(ImageFs& fs, const std::string& path, const std::string& content,
-                 std::uint32_t mode, std::uint32_t uid, std::uint32_t gid) {
-    fs.write(path, content);
-    fs.chown(path, uid, gid);
-    fs.chmod(path, mode);
-}
 
 std::string random_bytes(size_t n) {
     std::string out(n, '\0');
@@ -56,35 +53,45 @@ void require_mdns(ImageFs& fs) {
 
 void install_node_identity(ImageFs& fs, const ClusterSpec& spec,
                            const std::vector<PlannedNode>& nodes, size_t index,
-                           const ClusterKeys& keys) {
+                           const ClusterKeys& keys, const std::filesystem::path& scratch_dir) {
     const PlannedNode& node = nodes[index];
     if (spec.addressing == "dhcp") {
         require_mdns(fs);
     }
+    // Every file goes into one tar archive unpacked with one appliance call: under
+    // emulation each call costs tens of milliseconds, and a node has some twenty files.
+    // The archive holds private keys, so it lives in the output's private directory.
+    const auto tar_path = scratch_dir / fmt::format("identity-{}-{}.tar", node.hostname, ::getpid());
+    const RemoveOnExit remove_tar(tar_path);
+    TarWriter tar(tar_path, 0600);
+    const std::int64_t now = std::time(nullptr);
+    const auto add = [&](const std::string& path, const std::string& content, std::uint32_t mode,
+                         std::uint32_t uid, std::uint32_t gid) {
+        tar.add_file(path.substr(1), content, {mode, uid, gid, now});
+    };
+
     for (const auto& key : keys.hosts.at(node.hostname).host_keys) {
         const std::string base = "/etc/ssh/ssh_host_" + key.type + "_key";
-        write_owned(fs, base, key.private_key, 0600, 0, 0);
-        write_owned(fs, base + ".pub", key.public_key + "\n", 0644, 0, 0);
+        add(base, key.private_key, 0600, 0, 0);
+        add(base + ".pub", key.public_key + "\n", 0644, 0, 0);
     }
     fs.remove(regenerate_link);
 
     const steps::Account user = steps::find_account(fs, "");
     const std::string ssh_dir = user.home + "/.ssh";
-    fs.mkdir_p(ssh_dir);
-    fs.chmod(ssh_dir, 0700);
-    fs.chown(ssh_dir, user.uid, user.gid);
+    tar.add_directory(ssh_dir.substr(1), {0700, user.uid, user.gid, now});
     // Every node, the master included, lets the master user in.
     const std::string authorized = ssh_dir + "/authorized_keys";
     std::string content = steps::with_newline(fs.read_if_exists(authorized).value_or(""));
     if (content.find(keys.user->public_key) == std::string::npos) {
         content += keys.user->public_key + "\n";
     }
-    write_owned(fs, authorized, content, 0600, user.uid, user.gid);
+    add(authorized, content, 0600, user.uid, user.gid);
 
     if (node.role == "master") {
         const std::string id = ssh_dir + "/id_" + spec.key_type;
-        write_owned(fs, id, keys.user->private_key, 0600, user.uid, user.gid);
-        write_owned(fs, id + ".pub", keys.user->public_key + "\n", 0644, user.uid, user.gid);
+        add(id, keys.user->private_key, 0600, user.uid, user.gid);
+        add(id + ".pub", keys.user->public_key + "\n", 0644, user.uid, user.gid);
         std::string known_hosts;
         std::string machinefile;
         for (size_t i = 0; i < nodes.size(); ++i) {
@@ -104,20 +111,21 @@ void install_node_identity(ImageFs& fs, const ClusterSpec& spec,
             }
             machinefile += fmt::format("{}:{}\n", nodes[i].reach_name, spec.slots);
         }
-        write_owned(fs, ssh_dir + "/known_hosts", known_hosts, 0644, user.uid, user.gid);
-        write_owned(fs, user.home + "/machinefile", machinefile, 0644, user.uid, user.gid);
+        add(ssh_dir + "/known_hosts", known_hosts, 0644, user.uid, user.gid);
+        add(user.home + "/machinefile", machinefile, 0644, user.uid, user.gid);
     }
 
     // Clones must not share identity: an empty machine-id is generated afresh at first
     // boot (identical ones make DHCP clients collide), and each node seeds its own RNG.
-    fs.write("/etc/machine-id", "");
-    fs.chmod("/etc/machine-id", 0444);
+    add("/etc/machine-id", "", 0444, 0, 0);
     if (auto st = fs.stat("/var/lib/dbus/machine-id"); st && st->type == FileStat::Type::regular) {
         fs.remove("/var/lib/dbus/machine-id");
     }
     if (fs.exists("/var/lib/systemd")) {
-        write_owned(fs, "/var/lib/systemd/random-seed", random_bytes(512), 0600, 0, 0);
+        add("/var/lib/systemd/random-seed", random_bytes(512), 0600, 0, 0);
     }
+    tar.close();
+    fs.tar_in(tar_path, "/");
 }
 
 } // namespace pimint

@@ -7,14 +7,16 @@
 #include "pimint/cluster.hpp"
 #include "pimint/image_fs.hpp"
 
+#include <filesystem>
 #include <vector>
 
 namespace pimint {
 
 // Writes the identity of node `index` of `nodes` into the mounted image; `keys` holds
-// the keys of every node (complete_cluster_keys).
+// the keys of every node (complete_cluster_keys). `scratch_dir` is a private host
+// directory for the archive of the node's files, which holds private keys.
 void install_node_identity(ImageFs& fs, const ClusterSpec& spec,
                            const std::vector<PlannedNode>& nodes, size_t index,
-                           const ClusterKeys& keys);
+                           const ClusterKeys& keys, const std::filesystem::path& scratch_dir);
 
 } // namespace pimint

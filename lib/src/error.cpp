@@ -29,6 +29,8 @@ int exit_code(ErrorCategory category) noexcept {
         return 6;
     case ErrorCategory::build:
         return 7;
+    case ErrorCategory::secret:
+        return 8;
     case ErrorCategory::interrupted:
         return 130;
     case ErrorCategory::internal:
@@ -51,6 +53,8 @@ std::string_view category_name(ErrorCategory category) noexcept {
         return "appliance";
     case ErrorCategory::build:
         return "build";
+    case ErrorCategory::secret:
+        return "secret";
     case ErrorCategory::interrupted:
         return "interrupted";
     case ErrorCategory::internal:

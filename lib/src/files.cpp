@@ -70,7 +70,37 @@ bool copy_range_in_kernel(int in, int out, off_t start, off_t end,
     return true;
 }
 
+std::vector<Extent> extents_of(int fd, const std::filesystem::path& path, off_t size) {
+    std::vector<Extent> extents;
+    off_t pos = 0;
+    while (pos < size) {
+        const off_t data = ::lseek(fd, pos, SEEK_DATA);
+        if (data < 0) {
+            if (errno == ENXIO) {
+                break; // only a hole remains
+            }
+            throw_io(path, "cannot find data extents", errno);
+        }
+        off_t hole = ::lseek(fd, data, SEEK_HOLE);
+        if (hole < 0) {
+            hole = size;
+        }
+        extents.push_back({static_cast<std::uint64_t>(data), static_cast<std::uint64_t>(hole)});
+        pos = hole;
+    }
+    return extents;
+}
+
 } // namespace
+
+std::vector<Extent> data_extents(const std::filesystem::path& path) {
+    const FdHandle fd(path, O_RDONLY);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        throw_io(path, "cannot stat", errno);
+    }
+    return extents_of(fd.get(), path, st.st_size);
+}
 
 CopyStats sparse_copy(const std::filesystem::path& from, const std::filesystem::path& to) {
     FdHandle in(from, O_RDONLY);
@@ -92,27 +122,16 @@ CopyStats sparse_copy(const std::filesystem::path& from, const std::filesystem::
         throw_io(to, "cannot size the copy", errno);
     }
     bool in_kernel = true;
-    off_t pos = 0;
-    while (pos < st.st_size) {
-        const off_t data = ::lseek(in.get(), pos, SEEK_DATA);
-        if (data < 0) {
-            if (errno == ENXIO) {
-                break; // only a hole remains
-            }
-            throw_io(from, "cannot find data extents", errno);
-        }
-        off_t hole = ::lseek(in.get(), data, SEEK_HOLE);
-        if (hole < 0) {
-            hole = st.st_size;
-        }
+    for (const Extent& e : extents_of(in.get(), from, st.st_size)) {
+        const auto data = static_cast<off_t>(e.start);
+        const auto hole = static_cast<off_t>(e.end);
         if (in_kernel && !copy_range_in_kernel(in.get(), out.get(), data, hole, to)) {
             in_kernel = false;
         }
         if (!in_kernel) {
             copy_range_read_write(in.get(), out.get(), data, hole, to);
         }
-        stats.data_bytes += static_cast<std::uint64_t>(hole - data);
-        pos = hole;
+        stats.data_bytes += e.end - e.start;
     }
     stats.method = in_kernel ? CopyStats::Method::copy_file_range : CopyStats::Method::read_write;
     out.close(to);
@@ -197,9 +216,26 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
     out.commit();
 }
 
+struct Sha256::Impl {
+    DigestContext ctx = sha256_context("sha256");
+};
+
+Sha256::Sha256()
+    : impl_(std::make_unique<Impl>()) {}
+
+Sha256::~Sha256() = default;
+
+void Sha256::update(const void* data, std::size_t size) {
+    EVP_DigestUpdate(impl_->ctx.get(), data, size);
+}
+
+std::string Sha256::hex() {
+    return hex_digest(impl_->ctx.get());
+}
+
 std::string sha256_file(const std::filesystem::path& path) {
     FdHandle fd(path, O_RDONLY);
-    const DigestContext ctx = sha256_context(path.string());
+    Sha256 hash;
     std::vector<unsigned char> buffer(1 << 20);
     for (;;) {
         const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
@@ -209,15 +245,15 @@ std::string sha256_file(const std::filesystem::path& path) {
         if (got == 0) {
             break;
         }
-        EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<size_t>(got));
+        hash.update(buffer.data(), static_cast<size_t>(got));
     }
-    return hex_digest(ctx.get());
+    return hash.hex();
 }
 
 std::string sha256_text(const std::string& text) {
-    const DigestContext ctx = sha256_context("text");
-    EVP_DigestUpdate(ctx.get(), text.data(), text.size());
-    return hex_digest(ctx.get());
+    Sha256 hash;
+    hash.update(text.data(), text.size());
+    return hash.hex();
 }
 
 } // namespace pimint

@@ -82,7 +82,7 @@ ImageInfo inspect_mounted(Appliance& appliance, int index, const Layout& layout)
             const bool boot = p.number == 1;
             pi.mount_point = boot ? layout.boot_mount : "/";
             pi.fs_type = boot ? "vfat" : layout.root_fs_type;
-            pi.label = boot ? layout.boot_label : layout.root_label;
+            pi.label = appliance.filesystem_label(index, p.number);
             const auto space = fs.space(pi.mount_point);
             pi.fs_total_bytes = space.total_bytes;
             pi.fs_free_bytes = space.free_bytes;

@@ -231,12 +231,39 @@ Recipe Recipe::load(const std::filesystem::path& path, const std::vector<std::st
                 throw;
             }
             step_table.finish();
+            if (step_table.has_placeholders()) {
+                recipe.with_placeholders_.push_back(step.get());
+            }
             recipe.steps_.push_back(std::move(step));
         }
     }
     std::stable_partition(recipe.steps_.begin(), recipe.steps_.end(),
                           [](const std::unique_ptr<Step>& s) { return s->grow_bytes() > 0; });
     return recipe;
+}
+
+std::vector<const Step*> Recipe::step_list() const {
+    std::vector<const Step*> list;
+    for (const auto& step : steps_) {
+        list.push_back(step.get());
+    }
+    return list;
+}
+
+Recipe::NodeSplit Recipe::split_for_nodes() const {
+    NodeSplit split;
+    // Set once a step that may write any path is kept per node: every later step may
+    // write that path too, so it stays after it.
+    bool barrier = false;
+    for (const auto& step : steps_) {
+        const bool placeholders = std::find(with_placeholders_.begin(), with_placeholders_.end(),
+                                            step.get()) != with_placeholders_.end();
+        const bool own = barrier || step->reads_node() || placeholders ||
+                         (!split.own.empty() && !step->writes_own_files());
+        barrier = barrier || (own && !step->writes_own_files());
+        (own ? split.own : split.shared).push_back(step.get());
+    }
+    return split;
 }
 
 std::string Recipe::fingerprint() const {

@@ -92,7 +92,13 @@ std::optional<Template> StepTable::string(std::string_view key) {
     if (!text) {
         return std::nullopt;
     }
-    return Template(*text, location(key));
+    Template t(*text, location(key));
+    impl_->placeholders = impl_->placeholders || t.has_placeholders();
+    return t;
+}
+
+bool StepTable::has_placeholders() const {
+    return impl_->placeholders;
 }
 
 std::optional<std::string> StepTable::plain(std::string_view key) {
@@ -121,8 +127,14 @@ std::optional<std::vector<Template>> StepTable::strings(std::string_view key) {
     if (node == nullptr) {
         return std::nullopt;
     }
+    const auto note = [this](const std::vector<Template>& list) {
+        for (const auto& t : list) {
+            impl_->placeholders = impl_->placeholders || t.has_placeholders();
+        }
+        return list;
+    };
     if (node->is_string()) {
-        return std::vector<Template>{Template(**node->as_string(), location(key))};
+        return note({Template(**node->as_string(), location(key))});
     }
     const toml::array* array = node->as_array();
     if (array == nullptr) {
@@ -138,7 +150,7 @@ std::optional<std::vector<Template>> StepTable::strings(std::string_view key) {
         }
         out.emplace_back(**element.as_string(), location_of(element.source(), impl_->where.file));
     }
-    return out;
+    return note(out);
 }
 
 std::optional<std::uint32_t> StepTable::mode(std::string_view key) {

@@ -18,6 +18,7 @@ struct StepTable::Impl {
     std::vector<const toml::table*> parts;
     SourceLocation where; // the first table's header
     std::set<std::string, std::less<>> known;
+    bool placeholders = false; // a Template read so far holds one
 
     // Records `key` as one the step reads, and returns its value (nullptr when absent).
     const toml::node* read(std::string_view key) {

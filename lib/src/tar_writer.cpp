@@ -2,20 +2,23 @@
 
 #include "pimint/error.hpp"
 
+#include <fcntl.h>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <memory>
 
 namespace pimint {
 
-TarWriter::TarWriter(std::filesystem::path path)
+TarWriter::TarWriter(std::filesystem::path path, std::uint32_t mode)
     : path_(std::move(path))
+    , fd_(path_, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<int>(mode))
     , a_(archive_write_new()) {
     if (a_ == nullptr) {
         throw Error(ErrorCategory::internal, path_.string(), "libarchive: out of memory");
     }
     if (archive_write_set_format_pax_restricted(a_) != ARCHIVE_OK ||
-        archive_write_open_filename(a_, path_.c_str()) != ARCHIVE_OK) {
+        archive_write_open_fd(a_, fd_.get()) != ARCHIVE_OK) {
         const std::string message =
             archive_error_string(a_) != nullptr ? archive_error_string(a_) : "";
         archive_write_free(a_);

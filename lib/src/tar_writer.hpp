@@ -2,6 +2,8 @@
 // appliance call (ImageFs::tar_in) with exact modes and owners.
 #pragma once
 
+#include "file_handle.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -19,7 +21,8 @@ struct TarEntryMeta {
 
 class TarWriter {
 public:
-    explicit TarWriter(std::filesystem::path path);
+    // The archive file is created with `mode` (0600 for archives of private keys).
+    explicit TarWriter(std::filesystem::path path, std::uint32_t mode = 0644);
     ~TarWriter();
     TarWriter(const TarWriter&) = delete;
     TarWriter& operator=(const TarWriter&) = delete;
@@ -36,6 +39,7 @@ private:
     [[noreturn]] void fail(const std::string& what) const;
 
     std::filesystem::path path_;
+    FdHandle fd_; // opened with the mode asked for, before libarchive writes to it
     archive* a_;
 };
 

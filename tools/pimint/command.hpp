@@ -34,5 +34,6 @@ int run_check(const std::vector<std::string>& args);
 int run_apply(const std::vector<std::string>& args);
 int run_cluster(const std::vector<std::string>& args);
 int run_classroom(const std::vector<std::string>& args);
+int run_publish(const std::vector<std::string>& args);
 
 } // namespace pimint::cli

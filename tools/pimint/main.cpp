@@ -21,6 +21,8 @@ constexpr std::array commands{
     Command{"cluster", "make master and worker images for an MPI cluster",
             pimint::cli::run_cluster},
     Command{"inspect", "show what an image is and how it is configured", pimint::cli::run_inspect},
+    Command{"publish", "compress images for download, with bmap files and an Imager list",
+            pimint::cli::run_publish},
 };
 
 void print_main_help() {
@@ -33,7 +35,7 @@ void print_main_help() {
     fmt::print(
         "\nRun 'pimint COMMAND --help' for a command's options.\n"
         "Exit codes: 0 ok, 2 usage, 3 recipe, 4 image, 5 host file I/O, 6 appliance, 7 build, "
-        "70 internal, 130 interrupted.\n");
+        "8 secret, 70 internal, 130 interrupted.\n");
 }
 
 int dispatch(int argc, char** argv) {

@@ -22,8 +22,6 @@ struct Layout {
     std::string boot_device;  // e.g. /dev/sda1
     std::string boot_mount;   // "/boot" (stretch and earlier) or "/boot/firmware" (bookworm)
     std::string root_fs_type; // "ext4", ...
-    std::string root_label;   // "rootfs" on Raspbian
-    std::string boot_label;   // "boot" (stretch) or "bootfs" (bookworm)
 
     // "stretch" when boot is mounted at /boot, "bookworm" at /boot/firmware.
     std::string name() const;
@@ -54,6 +52,9 @@ public:
     // its ext4 filesystem with it. Unmounts first.
     void grow_root(int index);
 
+    // The label of filesystem `partition` (1 boot, 2 root) of image `index` ("boot",
+    // "rootfs" on Raspbian); empty when it has none.
+    std::string filesystem_label(int index, int partition);
     // The UUID of filesystem `partition` (1 boot, 2 root) of image `index`, as blkid shows
     // it ("1234-ABCD" for FAT); empty when it has none.
     std::string filesystem_uuid(int index, int partition);
@@ -63,9 +64,13 @@ public:
     // Mounts image `index`: root (partition 2) at /, boot (partition 1) where the image's
     // fstab puts it. Unmounts whatever was mounted before.
     const Layout& mount(int index);
-    // The files of the mounted image.
+    // The files and the layout of the mounted image.
     ImageFs& fs();
+    const Layout& layout() const;
     void unmount();
+    // Discards the free space of the mounted image's root and boot filesystems (fstrim):
+    // the image file gets holes there, so deleted data neither ships nor compresses.
+    void trim_free_space();
 
     // Syncs and stops the appliance, reporting any error (writes may be lost otherwise).
     // Must be called after writing; destruction alone does not report failures.

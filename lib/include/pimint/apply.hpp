@@ -37,6 +37,12 @@ ApplyReport apply(const Recipe& recipe, const std::filesystem::path& base,
 // runs every step, unmounts. `node` receives what steps decide (the host name).
 void apply_steps(Appliance& appliance, int index, const Recipe& recipe, NodeContext& node,
                  const StatusCallback& status = {});
+// The same for some of the recipe's steps (Recipe::split_for_nodes), on image `index`
+// already mounted (Appliance::mount), which stays mounted for more edits. Every step
+// still contributes to `node`, so later placeholders see the host name an earlier step set.
+void apply_steps_mounted(Appliance& appliance, int index, const Recipe& recipe,
+                         const std::vector<const Step*>& steps, NodeContext& node,
+                         const StatusCallback& status = {});
 
 // Total bytes the recipe grows the image by.
 std::uint64_t grow_bytes(const Recipe& recipe);

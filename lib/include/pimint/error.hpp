@@ -17,6 +17,7 @@ enum class ErrorCategory {
     io,          // reading or writing a host file failed
     appliance,   // libguestfs could not start or failed inside the appliance
     build,       // a host-side build (cross-compiling MPICH) failed
+    secret,      // an image to publish holds a private key or a default password
     interrupted, // the run was stopped by a signal
     internal,    // a bug in pimint
 };

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace pimint {
 
@@ -51,5 +53,29 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 // Lower-case hex SHA-256 of a file's content, and of a string.
 std::string sha256_file(const std::filesystem::path& path);
 std::string sha256_text(const std::string& text);
+
+// SHA-256 fed piece by piece.
+class Sha256 {
+public:
+    Sha256();
+    ~Sha256();
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+    void update(const void* data, std::size_t size);
+    // The lower-case hex digest; the object is then spent.
+    std::string hex();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// The byte ranges [start, end) of a file that hold data, in order, as SEEK_DATA and
+// SEEK_HOLE report them: everything outside them reads as zeros.
+struct Extent {
+    std::uint64_t start = 0;
+    std::uint64_t end = 0;
+};
+std::vector<Extent> data_extents(const std::filesystem::path& path);
 
 } // namespace pimint

@@ -11,6 +11,7 @@
 #include "pimint/inspect.hpp"
 #include "pimint/interrupt.hpp"
 #include "pimint/partition_table.hpp"
+#include "pimint/publish.hpp"
 #include "pimint/recipe.hpp"
 #include "pimint/step.hpp"
 #include "pimint/version.hpp"

@@ -82,6 +82,9 @@ public:
     // Fails unless exactly one of the keys was given.
     void require_one_of(std::string_view a, std::string_view b) const;
     void finish();
+    // True when a string read so far holds a placeholder: the step's result then
+    // differs from node to node.
+    bool has_placeholders() const;
     // After a step rejected its table: throws the unknown-key error instead when an
     // unknown key is a likely misspelling of a known one (the typo is the real cause).
     void report_misspelled_key() const;
@@ -117,6 +120,13 @@ public:
     virtual void contribute(NodeContext&) const {}
     // Host files the step reads, for Recipe::fingerprint().
     virtual std::vector<std::filesystem::path> host_inputs() const { return {}; }
+    // True when the result depends on the node beyond the step's values (its name,
+    // address or host list), so that even the same table gives each node its own edit.
+    virtual bool reads_node() const { return false; }
+    // True when no other step type writes the files this step writes, so the step may be
+    // applied before steps that precede it in the recipe (Recipe::split_for_nodes). A
+    // step that may write any path ([[files]]) keeps its place.
+    virtual bool writes_own_files() const { return false; }
 };
 
 using StepFactory = std::function<std::unique_ptr<Step>(StepTable&)>;

@@ -18,6 +18,7 @@ public:
     }
 
     std::string_view name() const override { return "firstboot"; }
+    bool writes_own_files() const override { return true; }
 
     std::vector<std::string> touches(const NodeContext&, const std::string&) const override {
         return {"/var/lib/pimint/pimint-firstboot.sh",

@@ -29,6 +29,8 @@ public:
     }
 
     std::string_view name() const override { return "hostname"; }
+    bool writes_own_files() const override { return true; }
+    bool reads_node() const override { return true; }
 
     void contribute(NodeContext& node) const override {
         node.hostname = name_.expand(node);

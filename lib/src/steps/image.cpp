@@ -25,6 +25,7 @@ public:
     }
 
     std::string_view name() const override { return "image"; }
+    bool writes_own_files() const override { return true; }
     std::uint64_t grow_bytes() const override { return grow_; }
     std::uint64_t space_needed() const override { return 0; }
 

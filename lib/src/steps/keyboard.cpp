@@ -23,6 +23,7 @@ public:
     }
 
     std::string_view name() const override { return "keyboard"; }
+    bool writes_own_files() const override { return true; }
 
     std::vector<std::string> touches(const NodeContext&, const std::string&) const override {
         return {"/etc/default/keyboard"};

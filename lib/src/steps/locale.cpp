@@ -34,6 +34,7 @@ public:
     }
 
     std::string_view name() const override { return "locale"; }
+    bool writes_own_files() const override { return true; }
 
     std::vector<std::string> touches(const NodeContext&, const std::string&) const override {
         return {"/etc/locale.gen", "/etc/default/locale",

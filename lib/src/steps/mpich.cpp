@@ -74,6 +74,7 @@ public:
     }
 
     std::string_view name() const override { return "mpich"; }
+    bool writes_own_files() const override { return true; }
     std::uint64_t space_needed() const override { return 64ULL << 20; }
     std::vector<std::filesystem::path> host_inputs() const override { return {spec_.source}; }
 

@@ -31,6 +31,8 @@ public:
     }
 
     std::string_view name() const override { return "network"; }
+    bool writes_own_files() const override { return true; }
+    bool reads_node() const override { return true; }
 
     std::vector<std::string> touches(const NodeContext&, const std::string&) const override {
         return {"/etc/dhcpcd.conf (dhcpcd images)",

@@ -19,6 +19,7 @@ public:
         , password_login_(t.boolean("password_login").value_or(true)) {}
 
     std::string_view name() const override { return "ssh"; }
+    bool writes_own_files() const override { return true; }
 
     std::vector<std::string> touches(const NodeContext&, const std::string& boot) const override {
         return {boot + "/ssh", wants_link, alias_link,

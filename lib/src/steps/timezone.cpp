@@ -22,6 +22,7 @@ public:
     }
 
     std::string_view name() const override { return "timezone"; }
+    bool writes_own_files() const override { return true; }
 
     std::vector<std::string> touches(const NodeContext&, const std::string&) const override {
         return {"/etc/timezone", "/etc/localtime"};

@@ -70,6 +70,7 @@ public:
     }
 
     std::string_view name() const override { return "user"; }
+    bool writes_own_files() const override { return true; }
 
     std::vector<std::string> touches(const NodeContext&, const std::string&) const override {
         const std::string home = user_.empty() ? "~" : "~" + user_;

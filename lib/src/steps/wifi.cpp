@@ -71,6 +71,7 @@ public:
     }
 
     std::string_view name() const override { return "wifi"; }
+    bool writes_own_files() const override { return true; }
 
     std::vector<std::string> touches(const NodeContext&, const std::string& boot) const override {
         return {std::string(wpa_conf) + " (wpa_supplicant images)",

@@ -1,0 +1,41 @@
+// The shared stage of a cluster run. Most of a recipe (locale, keyboard, SSH, MPICH...)
+// edits every node the same way; applying it to each node costs the same appliance work
+// N times. Instead, each role recipe with several images to make is applied once, for
+// its shared steps (Recipe::split_for_nodes), to a copy of the base image: the stage.
+// Node images are copied from their stage and get only their own steps (name, address,
+// keys). All stages are made in one appliance launch.
+#pragma once
+
+#include "pimint/appliance.hpp"
+#include "pimint/files.hpp"
+#include "pimint/recipe.hpp"
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pimint {
+
+struct Stage {
+    // Under a temporary name in the output directory and never committed: it goes with
+    // the run, and a killed run's stage is a stale temporary for the next one.
+    std::unique_ptr<AtomicOutput> image;
+    std::vector<std::string> shared_steps; // names, to check each node recipe against
+};
+
+// One stage per recipe in `recipes` (role recipe path → the recipe loaded with the
+// run's --set values), grown as the recipe asks. `on_stage` is told each stage's
+// progress ("copying", "applying", "done").
+using StageProgress = std::function<void(const std::filesystem::path& recipe,
+                                         const std::string& stage)>;
+std::map<std::filesystem::path, Stage>
+build_stages(const std::filesystem::path& base, const std::filesystem::path& output_dir,
+             const std::map<std::filesystem::path, Recipe>& recipes,
+             const StatusCallback& status, const StageProgress& on_stage);
+
+// The names of a list of steps.
+std::vector<std::string> step_names(const std::vector<const Step*>& steps);
+
+} // namespace pimint

@@ -1,0 +1,156 @@
+// `pimint publish` on a cluster output, as a teacher runs it before putting the images
+// online: it refuses images holding the cluster's private key or the default password,
+// and with --allow-secrets writes archives that decompress to the recorded images,
+// block maps that bmaptool copies byte for byte, SHA256SUMS that sha256sum accepts and
+// an os_list.json valid against the Imager schema in schemas/. The inputs stay as they were.
+#include "disk_image.hpp"
+#include "run.hpp"
+#include "temp_dir.hpp"
+#include "test_image.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <pimint/files.hpp>
+
+using namespace pimint;
+
+namespace {
+
+std::string source_root() {
+    return std::getenv("PIMINT_SOURCE_ROOT");
+}
+
+test::RunResult shell(const std::string& command) {
+    return test::run({"sh", "-c", command});
+}
+
+std::uint64_t data_bytes(const std::filesystem::path& file) {
+    std::uint64_t total = 0;
+    for (const auto& e : data_extents(file)) {
+        total += e.end - e.start;
+    }
+    return total;
+}
+
+bool no_archives(const std::filesystem::path& dir) {
+    if (!std::filesystem::exists(dir)) {
+        return true;
+    }
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        const auto name = e.path().filename().string();
+        if (!name.starts_with(".pimint")) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+TEST_CASE("publish refuses secrets, and its archives check out with xz, bmaptool, sha256sum "
+          "and the Imager schema") {
+    const auto base = test::test_image("stretch");
+    test::TempDir dir;
+    test::write_file(dir / "cluster.toml", "include = [\"" + source_root() +
+                                               "/recipes/raspbian-node.toml\"]\n"
+                                               "[cluster]\nworkers = 1\n");
+    const auto cluster = dir / "cluster";
+    const auto made = test::run({test::pimint_exe(), "cluster", (dir / "cluster.toml").string(),
+                                 "--base", base.string(), "-o", cluster.string(), "-q"});
+    INFO(made.err);
+    REQUIRE(made.exit_code == 0);
+    const auto manifest = nlohmann::json::parse(test::read_file(cluster / "manifest.json"));
+
+    {
+        // the master holds the cluster's private key: refused, nothing published
+        const auto r = test::run(
+            {test::pimint_exe(), "publish", cluster.string(), "-o", (dir / "pub").string()});
+        CHECK(r.exit_code == 8);
+        CHECK(r.err.find("master.img: /home/pi/.ssh/id_rsa: a private SSH key") !=
+              std::string::npos);
+        CHECK(r.err.find("--allow-secrets") != std::string::npos);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        CHECK(no_archives(dir / "pub"));
+    }
+
+    {
+        // a worker keeps the image's default password: refused
+        const auto r = test::run({test::pimint_exe(), "publish",
+                                  (cluster / "worker001.img").string(), "-o",
+                                  (dir / "pub").string()});
+        CHECK(r.exit_code == 8);
+        CHECK(r.err.find("/etc/shadow: user pi has the default password") != std::string::npos);
+        CHECK(no_archives(dir / "pub"));
+    }
+
+    {
+        // with --allow-secrets: archives, block maps, sums and the Imager list verify
+        const auto pub = dir / "pub";
+        const auto r = test::run({test::pimint_exe(), "publish", cluster.string(), "-o",
+                                  pub.string(), "--allow-secrets", "--json", "--url-base",
+                                  "https://example.org/lab/"});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        const auto report = nlohmann::json::parse(r.out);
+        REQUIRE(report["images"].size() == 2);
+        for (const auto& img : report["images"]) {
+            const std::string name = img["name"];
+            INFO(name);
+            const std::filesystem::path archive = img["archive"].get<std::string>();
+            CHECK(archive == pub / (name + ".img.xz"));
+            const auto extracted = dir / (name + ".extracted.img");
+            REQUIRE(shell("xz -dc '" + archive.string() + "' > '" + extracted.string() + "'")
+                        .exit_code == 0);
+            CHECK(std::filesystem::file_size(extracted) == img["image_size"].get<std::uint64_t>());
+            CHECK(sha256_file(extracted) == img["image_sha256"]);
+
+            const auto copied = dir / (name + ".bmapcopy.img");
+            const auto bmap = test::run({"bmaptool", "copy", "--bmap", img["bmap"], archive.string(),
+                                         copied.string()});
+            INFO(bmap.err);
+            CHECK(bmap.exit_code == 0);
+            CHECK(test::run({"cmp", extracted.string(), copied.string()}).exit_code == 0);
+
+            // Free space was discarded: fewer data blocks than the image had.
+            const std::filesystem::path source = img["source"].get<std::string>();
+            CHECK(img["mapped_bytes"].get<std::uint64_t>() < data_bytes(source));
+            std::filesystem::remove(extracted);
+            std::filesystem::remove(copied);
+        }
+        CHECK(shell("cd '" + pub.string() + "' && sha256sum --quiet -c --ignore-missing SHA256SUMS")
+                  .exit_code == 0);
+
+        const auto schema = test::run({"python3", "-m", "jsonschema", "-i",
+                                       (pub / "os_list.json").string(),
+                                       source_root() + "/schemas/imager-os-list.schema.json"});
+        INFO(schema.err, schema.out);
+        CHECK(schema.exit_code == 0);
+        const auto list = nlohmann::json::parse(test::read_file(pub / "os_list.json"));
+        REQUIRE(list["os_list"].size() == 2);
+        for (const auto& entry : list["os_list"]) {
+            CHECK_FALSE(entry.contains("init_format")); // cluster nodes keep their identity
+            CHECK(entry["url"].get<std::string>().starts_with("https://example.org/lab/"));
+        }
+        // The inputs are untouched.
+        for (const auto& node : manifest["nodes"]) {
+            CHECK(sha256_file(cluster / node["image"].get<std::string>()) == node["sha256"]);
+        }
+    }
+
+    {
+        // zip holds the image as its one entry
+        const auto pub = dir / "zip";
+        const auto r = test::run({test::pimint_exe(), "publish", (cluster / "worker001.img").string(),
+                                  "-o", pub.string(), "--allow-secrets", "--format", "zip",
+                                  "--json"});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        const auto img = nlohmann::json::parse(r.out)["images"][0];
+        CHECK(test::run({"unzip", "-Z1", (pub / "worker001.zip").string()}).out == "worker001.img\n");
+        const auto extracted = dir / "zip.img";
+        REQUIRE(shell("unzip -p '" + (pub / "worker001.zip").string() + "' > '" +
+                      extracted.string() + "'")
+                    .exit_code == 0);
+        CHECK(sha256_file(extracted) == img["image_sha256"]);
+    }
+}
