@@ -59,6 +59,7 @@ struct Appliance::Impl {
     std::unique_ptr<GuestImageFs> fs;
     std::string backend;
     double launch_seconds = 0;
+    bool discard = false; // enable_discard()
     std::optional<int> mounted;
     Layout layout;
 
@@ -76,14 +77,15 @@ struct Appliance::Impl {
             h->check(guestfs_set_backend_settings(h->get(), settings), "configuring the appliance");
         }
         for (const auto& d : drives) {
-            // Discards become holes in the file (trim_free_space); "besteffort" keeps
-            // qemus that cannot pass them through working.
+            // With discard, freed blocks become holes in the file (trim_free_space);
+            // "besteffort" keeps qemus that cannot pass discards through working.
             h->check(guestfs_add_drive_opts(h->get(), d.path.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT,
                                             "raw", GUESTFS_ADD_DRIVE_OPTS_READONLY,
                                             d.access == Access::read_only ? 1 : 0,
                                             GUESTFS_ADD_DRIVE_OPTS_DISCARD,
-                                            d.access == Access::read_only ? "disable"
-                                                                          : "besteffort",
+                                            discard && d.access == Access::read_write
+                                                ? "besteffort"
+                                                : "disable",
                                             -1),
                      d.path.string());
         }
@@ -143,6 +145,7 @@ void Appliance::launch() {
                             "); run libguestfs-test-tool to diagnose");
         }
     }
+    impl_->handle->watch(appliance_call_limit());
     impl_->backend = tcg ? "tcg" : "kvm";
     impl_->launch_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -338,6 +341,13 @@ void Appliance::unmount() {
     auto& g = impl_->g();
     g.check(guestfs_umount_all(g.get()), "unmounting");
     g.check(guestfs_sync(g.get()), "syncing");
+}
+
+void Appliance::enable_discard() {
+    if (impl_->handle) {
+        throw Error(ErrorCategory::internal, "appliance", "enable_discard() after launch()");
+    }
+    impl_->discard = true;
 }
 
 void Appliance::trim_free_space() {

@@ -380,7 +380,7 @@ ClusterResult build_cluster(const ClusterOptions& options) {
                                 job.stage ? job.recipe.split_for_nodes().own
                                           : job.recipe.step_list(),
                                 node, options.status);
-            install_node_identity(appliance.fs(), spec, nodes, job.node, keys, dir / ".pimint");
+            install_node_identity(appliance.fs(), spec, nodes, job.node, keys, state_dir(dir));
             appliance.unmount();
             if (job.identity) {
                 say(fmt::format("{}: new disk identity", planned.hostname));

@@ -1,5 +1,6 @@
 #include "cluster_keys.hpp"
 
+#include "output_lock.hpp"
 #include "pimint/error.hpp"
 #include "pimint/files.hpp"
 
@@ -83,12 +84,7 @@ bool complete_cluster_keys(ClusterKeys& keys, const std::string& key_type,
 }
 
 void save_cluster_keys(const std::filesystem::path& output_dir, const ClusterKeys& keys) {
-    const auto dir = keys_file(output_dir).parent_path();
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec || ::chmod(dir.c_str(), 0700) != 0) {
-        throw Error(ErrorCategory::io, dir.string(), "cannot create the private key directory");
-    }
+    state_dir(output_dir);
     nlohmann::json j = {{"hosts", nlohmann::json::object()}};
     if (keys.user) {
         j["user"] = to_json(*keys.user);

@@ -1,6 +1,7 @@
 #include "cluster_node.hpp"
 
 #include "pimint/error.hpp"
+#include "random_bytes.hpp"
 #include "remove_on_exit.hpp"
 #include "steps/support.hpp"
 #include "tar_writer.hpp"
@@ -8,7 +9,6 @@
 
 #include <ctime>
 #include <fmt/format.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 namespace pimint {
@@ -18,19 +18,6 @@ namespace {
 // (which the master's known_hosts lists) it must not run.
 constexpr const char* regenerate_link =
     "/etc/systemd/system/multi-user.target.wants/regenerate_ssh_host_keys.service";
-
-std::string random_bytes(size_t n) {
-    std::string out(n, '\0');
-    size_t done = 0;
-    while (done < n) {
-        const ssize_t got = ::getrandom(out.data() + done, n - done, 0);
-        if (got < 0) {
-            throw Error(ErrorCategory::internal, "getrandom", "no randomness available");
-        }
-        done += static_cast<size_t>(got);
-    }
-    return out;
-}
 
 // DHCP addressing works only where NAME.local resolves: avahi-daemon announces the
 // node's name and nss-mdns looks the others up.

@@ -1,5 +1,7 @@
 #include "disk_identity.hpp"
 
+#include "random_bytes.hpp"
+
 #include "file_handle.hpp"
 #include "pimint/error.hpp"
 #include "text.hpp"
@@ -13,16 +15,6 @@
 
 namespace pimint {
 namespace {
-
-std::uint32_t random_u32() {
-    std::uint32_t v = 0;
-    while (::getrandom(&v, sizeof v, 0) != static_cast<ssize_t>(sizeof v)) {
-        if (errno != EINTR) {
-            throw Error(ErrorCategory::internal, "getrandom", "no randomness available");
-        }
-    }
-    return v;
-}
 
 // A version 4 UUID.
 std::string random_uuid() {

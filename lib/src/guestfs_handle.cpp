@@ -2,10 +2,90 @@
 
 #include "pimint/error.hpp"
 
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
 #include <cstdlib>
+#include <fmt/format.h>
+#include <mutex>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 namespace pimint {
+
+// Follows calls through libguestfs's trace events ("name args" when a call starts,
+// "name = result" when it returns) and its progress events, and kills the appliance's
+// qemu when a call has been outstanding with no event for longer than the limit.
+struct GuestfsHandle::Watchdog {
+    std::chrono::seconds limit;
+    pid_t qemu = 0;
+    std::atomic<int> depth{0};
+    std::atomic<std::int64_t> last_event_ns{0};
+    std::atomic<bool> fired{false};
+    std::mutex m;
+    std::condition_variable cv;
+    bool stopping = false;
+    std::thread thread;
+
+    static std::int64_t now_ns() {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    }
+
+    static void on_event(guestfs_h*, void* opaque, std::uint64_t event, int, int, const char* buf,
+                         size_t len, const std::uint64_t*, size_t) {
+        auto* w = static_cast<Watchdog*>(opaque);
+        w->last_event_ns = now_ns();
+        if (event != GUESTFS_EVENT_TRACE || buf == nullptr) {
+            return;
+        }
+        const std::string_view message(buf, len);
+        const auto space = message.find(' ');
+        const bool returned = space != std::string_view::npos && message.substr(space, 3) == " = ";
+        w->depth += returned ? -1 : 1;
+    }
+
+    void run() {
+        std::unique_lock lock(m);
+        while (!cv.wait_for(lock, std::chrono::seconds(2), [this] { return stopping; })) {
+            const auto idle = std::chrono::nanoseconds(now_ns() - last_event_ns.load());
+            if (depth.load() > 0 && idle > limit && !fired.exchange(true)) {
+                ::kill(qemu, SIGKILL);
+            }
+        }
+    }
+};
+
+std::chrono::seconds appliance_call_limit() {
+    if (const char* v = std::getenv("PIMINT_APPLIANCE_TIMEOUT"); v != nullptr && *v) {
+        const long seconds = std::strtol(v, nullptr, 10);
+        if (seconds > 0) {
+            return std::chrono::seconds(seconds);
+        }
+    }
+    return std::chrono::seconds(600);
+}
+
+void GuestfsHandle::watch(std::chrono::seconds limit) {
+    auto w = std::make_unique<Watchdog>();
+    w->limit = limit;
+    w->qemu = guestfs_get_pid(g_);
+    if (w->qemu <= 0) {
+        return; // no process of our own to stop (another backend)
+    }
+    w->last_event_ns = Watchdog::now_ns();
+    if (guestfs_set_event_callback(g_, &Watchdog::on_event,
+                                   GUESTFS_EVENT_TRACE | GUESTFS_EVENT_PROGRESS, 0,
+                                   w.get()) == -1) {
+        return;
+    }
+    // With a callback registered, trace messages go to it, not to stderr.
+    guestfs_set_trace(g_, 1);
+    w->thread = std::thread([p = w.get()] { p->run(); });
+    watchdog_ = std::move(w);
+}
 
 GuestfsHandle::GuestfsHandle()
     : g_(guestfs_create()) {
@@ -17,12 +97,25 @@ GuestfsHandle::GuestfsHandle()
 }
 
 GuestfsHandle::~GuestfsHandle() {
+    if (watchdog_) {
+        {
+            const std::lock_guard lock(watchdog_->m);
+            watchdog_->stopping = true;
+        }
+        watchdog_->cv.notify_all();
+        watchdog_->thread.join();
+    }
     if (g_ != nullptr) {
         guestfs_close(g_);
     }
 }
 
 std::string GuestfsHandle::last_error() const {
+    if (watchdog_ && watchdog_->fired) {
+        return fmt::format("the appliance did not answer for {} s and was stopped (emulated "
+                           "qemu stalls now and then); run the command again",
+                           watchdog_->limit.count());
+    }
     const char* e = guestfs_last_error(g_);
     return e != nullptr ? e : "unknown libguestfs error";
 }

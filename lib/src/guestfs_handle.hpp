@@ -3,7 +3,9 @@
 // pimint::Error.
 #pragma once
 
+#include <chrono>
 #include <guestfs.h>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,9 +26,20 @@ public:
     // Syncs and stops the appliance; throws on failure.
     void shutdown();
 
+    // Once launched: stops the appliance when one call has gone `limit` without an
+    // answer, so the call fails instead of waiting forever (qemu under TCG now and then
+    // stalls inside the guest). The failed call's error then says so.
+    void watch(std::chrono::seconds limit);
+
 private:
+    struct Watchdog;
     guestfs_h* g_;
+    std::unique_ptr<Watchdog> watchdog_;
 };
+
+// The per-call limit for GuestfsHandle::watch: $PIMINT_APPLIANCE_TIMEOUT seconds, else
+// 600 (ten times the slowest call measured under TCG).
+std::chrono::seconds appliance_call_limit();
 
 // Takes ownership of a string or string list returned by libguestfs.
 std::string take_string(char* s);

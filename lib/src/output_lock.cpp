@@ -11,22 +11,19 @@
 #include <sys/stat.h>
 
 namespace pimint {
-namespace {
 
-std::filesystem::path lock_path(const std::filesystem::path& dir) {
+std::filesystem::path state_dir(const std::filesystem::path& dir) {
+    const auto state = dir / ".pimint";
     std::error_code ec;
-    std::filesystem::create_directories(dir / ".pimint", ec);
-    if (ec || ::chmod((dir / ".pimint").c_str(), 0700) != 0) {
-        throw Error(ErrorCategory::io, (dir / ".pimint").string(),
-                    "cannot create pimint's state directory");
+    std::filesystem::create_directories(state, ec);
+    if (ec || ::chmod(state.c_str(), 0700) != 0) {
+        throw Error(ErrorCategory::io, state.string(), "cannot create pimint's private state directory");
     }
-    return dir / ".pimint" / "lock";
+    return state;
 }
 
-} // namespace
-
 OutputDirLock::OutputDirLock(const std::filesystem::path& dir)
-    : fd_(lock_path(dir), O_RDWR | O_CREAT | O_CLOEXEC, 0600) {
+    : fd_(state_dir(dir) / "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600) {
     if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
         throw Error(ErrorCategory::io, dir.string(),
                     errno == EWOULDBLOCK

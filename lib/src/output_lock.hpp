@@ -11,6 +11,10 @@
 
 namespace pimint {
 
+// DIR/.pimint, pimint's private state in an output directory (keys, lock, scratch
+// archives of private files): created if needed, mode 0700.
+std::filesystem::path state_dir(const std::filesystem::path& dir);
+
 class OutputDirLock {
 public:
     // Creates DIR/.pimint (0700) if needed and takes the lock; throws Error(io) naming

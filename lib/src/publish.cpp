@@ -130,6 +130,7 @@ PublishResult publish(const PublishOptions& options) {
     // Working copies, never committed: the inputs stay as they are.
     std::vector<std::unique_ptr<AtomicOutput>> copies;
     Appliance appliance(options.status);
+    appliance.enable_discard();
     for (const auto& in : inputs) {
         check_interrupted();
         say(fmt::format("copying {}", in.path.string()));
@@ -179,8 +180,11 @@ PublishResult publish(const PublishOptions& options) {
         say(fmt::format("{}: compressing", in.name));
         img.archive = dir / (in.name + archive_suffix(options.format));
         AtomicOutput archive(img.archive);
+        const auto c0 = std::chrono::steady_clock::now();
         write_image_archive(copy, archive.temp_path(),
                             {options.format, in.name + ".img", date, options.threads});
+        img.compress_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
         img.archive_size = std::filesystem::file_size(archive.temp_path());
         img.archive_sha256 = sha256_file(archive.temp_path());
         archive.commit();

@@ -67,6 +67,7 @@ int run_publish(const std::vector<std::string>& args) {
                               {"mapped_bytes", i.mapped_bytes},
                               {"archive_size", i.archive_size},
                               {"archive_sha256", i.archive_sha256},
+                              {"compress_seconds", i.compress_seconds},
                               {"cluster_node", i.cluster_node}});
         }
         fmt::print("{}\n", nlohmann::json{{"images", images},

@@ -68,8 +68,12 @@ public:
     ImageFs& fs();
     const Layout& layout() const;
     void unmount();
+    // Before launch(): lets writable drives pass discards through to their files. Only
+    // for trim_free_space(); left off otherwise, as nothing else needs it.
+    void enable_discard();
     // Discards the free space of the mounted image's root and boot filesystems (fstrim):
-    // the image file gets holes there, so deleted data neither ships nor compresses.
+    // the image file gets holes there (with enable_discard()), so deleted data neither
+    // ships nor compresses.
     void trim_free_space();
 
     // Syncs and stops the appliance, reporting any error (writes may be lost otherwise).

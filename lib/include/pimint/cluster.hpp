@@ -1,7 +1,8 @@
 // Whole clusters from one base image: a master and N workers that know each other.
 // The recipe's [cluster] table plans names and addresses; build_cluster() generates the
-// SSH keys on the host, copies the base image once per node, edits every node through
-// one appliance launch, and writes the images, manifest.json and SHA256SUMS.
+// SSH keys on the host, applies the steps all nodes share once to a stage image, copies
+// the stage once per node, edits every node's own part through one appliance launch, and
+// writes the images, manifest.json and SHA256SUMS.
 #pragma once
 
 #include "pimint/appliance.hpp"

@@ -56,6 +56,7 @@ struct PublishedImage {
     std::uint64_t mapped_bytes = 0; // blocks holding data after discarding free space
     std::uint64_t archive_size = 0;
     std::string archive_sha256;
+    double compress_seconds = 0; // writing the archive alone, for benchmarks
     bool cluster_node = false; // from a cluster output (its directory has manifest.json)
 };
 
