@@ -149,6 +149,7 @@ struct Job {
     // The image's SHA-256, computed on a host thread while the appliance edits the next
     // images; invalid when the image still changes after the appliance (disk identity).
     std::shared_future<std::string> sha256;
+    std::vector<const Step*> steps; // what the appliance applies: all, or the node's own
 };
 
 } // namespace
@@ -190,15 +191,10 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     const std::vector<PlannedNode> nodes = plan_cluster(spec);
     const PartitionTable base_table = read_partition_table(options.base);
     require_pi_layout(base_table, options.base);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec || ::access(dir.c_str(), W_OK) != 0) {
-        throw Error(ErrorCategory::io, dir.string(), "cannot create or write the output directory");
-    }
-
     const OutputDirLock lock(dir);
-    if (const int stale = remove_stale_temporaries(dir); stale > 0) {
-        say(fmt::format("removed {} temporary files left by an interrupted run", stale));
+    if (lock.stale_removed() > 0) {
+        say(fmt::format("removed {} temporary files left by an interrupted run",
+                        lock.stale_removed()));
     }
     std::map<std::string, ManifestEntry> entries = read_cluster_manifest(dir);
     ClusterKeys keys = load_cluster_keys(dir);
@@ -326,14 +322,18 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     for (size_t first = 0; first < todo.size(); first += batch_size) {
         std::vector<Job> jobs;
         for (size_t k = first; k < std::min(todo.size(), first + batch_size); ++k) {
-            Job job{todo[k], node_recipe(options, spec, nodes[todo[k]]), nullptr, 0, {}, nullptr, {}};
+            Job job{todo[k], node_recipe(options, spec, nodes[todo[k]]), nullptr, 0, {}, nullptr, {},
+                    {}};
+            job.steps = job.recipe.step_list();
             if (const auto it = stages.find(role_recipe_path(options, spec, nodes[todo[k]].role));
                 it != stages.end()) {
                 job.stage = &it->second;
-                if (step_names(job.recipe.split_for_nodes().shared) != job.stage->shared_steps) {
+                const auto split = job.recipe.split_for_nodes();
+                if (step_names(split.shared) != job.stage->shared_steps) {
                     throw Error(ErrorCategory::internal, nodes[todo[k]].hostname,
                                 "the node's recipe shares other steps than its stage");
                 }
+                job.steps = split.own;
             }
             jobs.push_back(std::move(job));
         }
@@ -376,10 +376,7 @@ ClusterResult build_cluster(const ClusterOptions& options) {
             node.cluster = spec.name;
             node.hosts = hosts;
             appliance.mount(job.drive);
-            apply_steps_mounted(appliance, job.drive, job.recipe,
-                                job.stage ? job.recipe.split_for_nodes().own
-                                          : job.recipe.step_list(),
-                                node, options.status);
+            apply_steps_mounted(appliance, job.drive, job.recipe, job.steps, node, options.status);
             install_node_identity(appliance.fs(), spec, nodes, job.node, keys, state_dir(dir));
             appliance.unmount();
             if (job.identity) {

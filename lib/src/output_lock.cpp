@@ -9,8 +9,23 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace pimint {
+
+namespace {
+
+// The output directory, created if needed; checked before anything is written into it.
+const std::filesystem::path& writable_dir(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec || ::access(dir.c_str(), W_OK) != 0) {
+        throw Error(ErrorCategory::io, dir.string(), "cannot create or write the output directory");
+    }
+    return dir;
+}
+
+} // namespace
 
 std::filesystem::path state_dir(const std::filesystem::path& dir) {
     const auto state = dir / ".pimint";
@@ -23,7 +38,7 @@ std::filesystem::path state_dir(const std::filesystem::path& dir) {
 }
 
 OutputDirLock::OutputDirLock(const std::filesystem::path& dir)
-    : fd_(state_dir(dir) / "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600) {
+    : fd_(state_dir(writable_dir(dir)) / "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600) {
     if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
         throw Error(ErrorCategory::io, dir.string(),
                     errno == EWOULDBLOCK
@@ -31,6 +46,7 @@ OutputDirLock::OutputDirLock(const std::filesystem::path& dir)
                           "use another output directory"
                         : "cannot lock the output directory");
     }
+    stale_removed_ = remove_stale_temporaries(dir);
 }
 
 int remove_stale_temporaries(const std::filesystem::path& dir) {

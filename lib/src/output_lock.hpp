@@ -17,12 +17,17 @@ std::filesystem::path state_dir(const std::filesystem::path& dir);
 
 class OutputDirLock {
 public:
-    // Creates DIR/.pimint (0700) if needed and takes the lock; throws Error(io) naming
-    // the directory when another process holds it.
+    // Creates DIR (and DIR/.pimint, 0700) if needed and takes the lock, then removes the
+    // temporaries of earlier, killed runs. Throws Error(io) naming the directory when it
+    // cannot be created or written, or when another process holds the lock.
     explicit OutputDirLock(const std::filesystem::path& dir);
+
+    // How many stale temporaries taking the lock removed.
+    int stale_removed() const noexcept { return stale_removed_; }
 
 private:
     FdHandle fd_;
+    int stale_removed_ = 0;
 };
 
 // Removes DIR's temporary outputs whose writing process no longer runs; returns how many.

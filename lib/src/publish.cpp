@@ -119,13 +119,7 @@ PublishResult publish(const PublishOptions& options) {
     }
     const std::int64_t date = publish_date(options);
     const auto& dir = options.output_dir;
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec || ::access(dir.c_str(), W_OK) != 0) {
-        throw Error(ErrorCategory::io, dir.string(), "cannot create or write the output directory");
-    }
     const OutputDirLock lock(dir);
-    remove_stale_temporaries(dir);
 
     // Working copies, never committed: the inputs stay as they are.
     std::vector<std::unique_ptr<AtomicOutput>> copies;
