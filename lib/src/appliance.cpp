@@ -20,25 +20,10 @@ namespace {
 
 struct Drive {
     std::filesystem::path path;
+    std::filesystem::path name; // for errors
     Access access;
     PartitionTable table;
 };
-
-// A /dev/kvm that opens may still fail inside qemu; launch() falls back on failure.
-bool kvm_device_usable() {
-    const int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        return false;
-    }
-    ::close(fd);
-    return true;
-}
-
-bool tcg_forced_by_environment() {
-    const char* settings = std::getenv("LIBGUESTFS_BACKEND_SETTINGS");
-    return settings != nullptr &&
-           std::string_view(settings).find("force_tcg") != std::string_view::npos;
-}
 
 // Does this fstab entry name partition 1 of the image?
 bool names_boot_partition(const text::FstabEntry& e, const std::string& disk_id) {
@@ -69,27 +54,20 @@ struct Appliance::Impl {
         }
     }
 
-    std::unique_ptr<GuestfsHandle> make_handle(bool force_tcg) const {
-        auto h = std::make_unique<GuestfsHandle>();
-        if (force_tcg) {
-            char force_tcg_setting[] = "force_tcg";
-            char* settings[] = {force_tcg_setting, nullptr};
-            h->check(guestfs_set_backend_settings(h->get(), settings), "configuring the appliance");
-        }
+    void add_drives(GuestfsHandle& h) const {
         for (const auto& d : drives) {
             // With discard, freed blocks become holes in the file (trim_free_space);
             // "besteffort" keeps qemus that cannot pass discards through working.
-            h->check(guestfs_add_drive_opts(h->get(), d.path.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT,
-                                            "raw", GUESTFS_ADD_DRIVE_OPTS_READONLY,
-                                            d.access == Access::read_only ? 1 : 0,
-                                            GUESTFS_ADD_DRIVE_OPTS_DISCARD,
-                                            discard && d.access == Access::read_write
-                                                ? "besteffort"
-                                                : "disable",
-                                            -1),
-                     d.path.string());
+            h.check(guestfs_add_drive_opts(h.get(), d.path.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT,
+                                           "raw", GUESTFS_ADD_DRIVE_OPTS_READONLY,
+                                           d.access == Access::read_only ? 1 : 0,
+                                           GUESTFS_ADD_DRIVE_OPTS_DISCARD,
+                                           discard && d.access == Access::read_write
+                                               ? "besteffort"
+                                               : "disable",
+                                           -1),
+                    d.name.string());
         }
-        return h;
     }
 
     GuestfsHandle& g() const {
@@ -107,7 +85,8 @@ Appliance::Appliance(StatusCallback status)
 
 Appliance::~Appliance() = default;
 
-int Appliance::add_image(const std::filesystem::path& image, Access access) {
+int Appliance::add_image(const std::filesystem::path& image, Access access,
+                         const std::filesystem::path& name) {
     if (impl_->handle) {
         throw Error(ErrorCategory::internal, image.string(), "add_image() after launch()");
     }
@@ -116,37 +95,18 @@ int Appliance::add_image(const std::filesystem::path& image, Access access) {
     if (access == Access::read_write && ::access(image.c_str(), W_OK) != 0) {
         throw Error(ErrorCategory::io, image.string(), "not writable; check its permissions");
     }
-    impl_->drives.push_back({image, access, std::move(table)});
+    impl_->drives.push_back({image, name.empty() ? image : name, access, std::move(table)});
     return static_cast<int>(impl_->drives.size()) - 1;
 }
 
 void Appliance::launch() {
     const auto t0 = std::chrono::steady_clock::now();
-    bool tcg = tcg_forced_by_environment() || !kvm_device_usable();
-    impl_->say(fmt::format("starting the appliance ({})", tcg ? "tcg, no usable KVM" : "kvm"));
-    impl_->handle = impl_->make_handle(tcg);
-    if (guestfs_launch(impl_->handle->get()) == -1) {
-        const std::string first_error = impl_->handle->last_error();
-        if (tcg) {
-            impl_->handle.reset();
-            throw Error(ErrorCategory::appliance, "libguestfs",
-                        "the appliance did not start: " + first_error +
-                            " (run libguestfs-test-tool to diagnose)");
-        }
-        impl_->say("KVM failed; starting the appliance again with tcg");
-        tcg = true;
-        impl_->handle = impl_->make_handle(true);
-        if (guestfs_launch(impl_->handle->get()) == -1) {
-            const std::string second_error = impl_->handle->last_error();
-            impl_->handle.reset();
-            throw Error(ErrorCategory::appliance, "libguestfs",
-                        "the appliance did not start with KVM (" + first_error +
-                            ") nor with TCG (" + second_error +
-                            "); run libguestfs-test-tool to diagnose");
-        }
-    }
+    LaunchedHandle launched = launch_handle(
+        [this](GuestfsHandle& h) { impl_->add_drives(h); },
+        [this](std::string_view message) { impl_->say(message); });
+    impl_->handle = std::move(launched.handle);
     impl_->handle->watch(appliance_call_limit());
-    impl_->backend = tcg ? "tcg" : "kvm";
+    impl_->backend = launched.tcg ? "tcg" : "kvm";
     impl_->launch_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     impl_->say(fmt::format("appliance up ({}, {:.1f} s)", impl_->backend, impl_->launch_seconds));
@@ -166,7 +126,7 @@ const Layout& Appliance::mount(int index) {
     }
     unmount();
     const Drive& drive = impl_->drives[static_cast<size_t>(index)];
-    const std::string ctx = drive.path.string();
+    const std::string ctx = drive.name.string();
     const auto devices = take_string_list(guestfs_list_devices(g.get()));
     if (devices.size() != impl_->drives.size()) {
         throw Error(ErrorCategory::appliance, ctx, "the appliance does not show every drive");
@@ -249,7 +209,7 @@ void Appliance::grow_root(int index) {
     auto& g = impl_->g();
     unmount();
     Drive& drive = impl_->drives.at(static_cast<size_t>(index));
-    const std::string ctx = drive.path.string();
+    const std::string ctx = drive.name.string();
     const auto devices = take_string_list(guestfs_list_devices(g.get()));
     const std::string device = devices.at(static_cast<size_t>(index));
     const std::string root = device + "2";
@@ -299,7 +259,7 @@ std::string Appliance::filesystem_uuid(int index, int partition) {
     const auto devices = take_string_list(guestfs_list_devices(g.get()));
     const std::string device = devices.at(static_cast<size_t>(index)) + std::to_string(partition);
     char* uuid = guestfs_vfs_uuid(g.get(), device.c_str());
-    g.check(uuid == nullptr ? -1 : 0, impl_->drives.at(static_cast<size_t>(index)).path.string());
+    g.check(uuid == nullptr ? -1 : 0, impl_->drives.at(static_cast<size_t>(index)).name.string());
     std::string out = uuid;
     std::free(uuid);
     return out;
@@ -308,7 +268,7 @@ std::string Appliance::filesystem_uuid(int index, int partition) {
 void Appliance::set_root_uuid(int index, const std::string& uuid) {
     auto& g = impl_->g();
     unmount();
-    const std::string ctx = impl_->drives.at(static_cast<size_t>(index)).path.string();
+    const std::string ctx = impl_->drives.at(static_cast<size_t>(index)).name.string();
     const auto devices = take_string_list(guestfs_list_devices(g.get()));
     const std::string root = devices.at(static_cast<size_t>(index)) + "2";
     // tune2fs changes the UUID of a metadata_csum filesystem only after a full check.
@@ -375,6 +335,10 @@ const PartitionTable& Appliance::partition_table(int index) const {
 
 const std::filesystem::path& Appliance::image_path(int index) const {
     return impl_->drives.at(static_cast<size_t>(index)).path;
+}
+
+const std::filesystem::path& Appliance::image_name(int index) const {
+    return impl_->drives.at(static_cast<size_t>(index)).name;
 }
 
 } // namespace pimint

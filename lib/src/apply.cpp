@@ -74,7 +74,7 @@ void apply_steps_mounted(Appliance& appliance, int index, const Recipe& recipe,
         needed += step->space_needed();
         if (needed > free_bytes) {
             throw Error(
-                ErrorCategory::image, appliance.image_path(index).string(),
+                ErrorCategory::image, appliance.image_name(index).string(),
                 fmt::format(
                     "step [{}] needs {} KiB but the root filesystem has only {} KiB free; add "
                     "[image] grow = \"+1G\" to the recipe",
@@ -113,7 +113,7 @@ ApplyReport apply(const Recipe& recipe, const std::filesystem::path& base,
     }
 
     Appliance appliance(options.status);
-    const int index = appliance.add_image(output.temp_path(), Access::read_write);
+    const int index = appliance.add_image(output.temp_path(), Access::read_write, out);
     appliance.launch();
     if (report.grown_bytes > 0) {
         appliance.grow_root(index);

@@ -256,10 +256,22 @@ ClusterResult build_cluster(const ClusterOptions& options) {
         say(fmt::format("{} of {} images are up to date and kept", nodes.size() - todo.size(),
                         nodes.size()));
     }
-    // Entries of images about to be rebuilt are dropped first, so an interrupted run
-    // never leaves a manifest vouching for an image being replaced.
+    // Images about to be rebuilt leave the manifest and the directory first, and a new
+    // image enters the manifest just before it is renamed into place: whenever a run
+    // stops, every image under its final name is complete and listed with its sha256.
     for (const size_t i : todo) {
         entries.erase(nodes[i].image_name);
+    }
+    if (!todo.empty()) {
+        write_manifest(false);
+        for (const size_t i : todo) {
+            std::error_code ec;
+            std::filesystem::remove(dir / nodes[i].image_name, ec);
+            if (ec) {
+                throw Error(ErrorCategory::io, (dir / nodes[i].image_name).string(),
+                            "cannot remove the outdated image: " + ec.message());
+            }
+        }
     }
 
     // /etc/hosts lists every node at its planned address; with DHCP there is none to
@@ -352,7 +364,8 @@ ClusterResult build_cluster(const ClusterOptions& options) {
                                              std::filesystem::file_size(job.output->temp_path()) +
                                                  grow);
             }
-            job.drive = appliance.add_image(job.output->temp_path(), Access::read_write);
+            job.drive = appliance.add_image(job.output->temp_path(), Access::read_write,
+                                              job.output->final_path());
             if (spec.unique_disk_ids) {
                 job.identity = new_disk_identity(disk_ids);
             }
@@ -420,10 +433,11 @@ ClusterResult build_cluster(const ClusterOptions& options) {
                 entry.result.host_key_fingerprints.push_back(k.fingerprint);
             }
             entry.inputs = inputs[job.node];
-            job.output->commit();
-            entry.mtime_ns = mtime_ns(entry.result.image);
+            // Renaming keeps the modification time, so it can be recorded first.
+            entry.mtime_ns = mtime_ns(job.output->temp_path());
             entries[planned.image_name] = std::move(entry);
             write_manifest(false);
+            job.output->commit();
             progress.stage(planned.image_name, "done", hash_weight);
         }
     }

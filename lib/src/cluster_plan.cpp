@@ -9,11 +9,28 @@
 
 namespace pimint {
 
+std::string ClusterSpec::origin_of(const std::string& key) const {
+    const auto it = origin.find(key);
+    return it != origin.end() ? it->second : source;
+}
+
+namespace {
+
+// A plan error at the value to change, worded like a recipe value error.
+[[noreturn]] void plan_error(const ClusterSpec& spec, const std::string& key,
+                             const std::string& message) {
+    throw Error(ErrorCategory::recipe, spec.origin_of(key),
+                fmt::format("cluster.{}: {}", key, message));
+}
+
+} // namespace
+
 ClusterSpec load_cluster_spec(const std::filesystem::path& recipe_path,
                               const std::vector<std::string>& overrides,
                               std::optional<int> workers) {
     const Recipe recipe = Recipe::load(recipe_path, overrides);
     ClusterSpec spec;
+    spec.source = recipe_path.string();
     for (const auto& step : recipe.steps()) {
         if (const auto* table = dynamic_cast<const steps::ClusterTable*>(step.get())) {
             spec = table->spec();
@@ -24,6 +41,7 @@ ClusterSpec load_cluster_spec(const std::filesystem::path& recipe_path,
             throw Error(ErrorCategory::usage, "--workers", "a cluster has 1 to 4096 workers");
         }
         spec.workers = *workers;
+        spec.origin["workers"] = "--workers";
     }
     return spec;
 }
@@ -33,14 +51,15 @@ std::vector<PlannedNode> plan_cluster(const ClusterSpec& spec) {
     const ipv4::Subnet subnet = ipv4::parse_subnet(spec.subnet);
     const std::uint32_t first = ipv4::parse(spec.first_address);
     if (!dhcp && (first < subnet.first_host() || first > subnet.last_host())) {
-        throw Error(ErrorCategory::recipe, "cluster.first_address",
-                    fmt::format("{} is not a host address of {}", spec.first_address, spec.subnet));
+        plan_error(spec, "first_address",
+                   fmt::format("{} is not a host address of {}; pick one inside the subnet",
+                               spec.first_address, spec.subnet));
     }
     const std::uint64_t available =
         first > subnet.last_host() ? 0 : std::uint64_t(subnet.last_host()) - first + 1;
     if (!dhcp && std::uint64_t(spec.workers) + 1 > available) {
-        throw Error(
-            ErrorCategory::recipe, "cluster.workers",
+        plan_error(
+            spec, "workers",
             fmt::format(
                 "{} workers and the master need {} addresses, but {} from {} holds only {}; use a "
                 "larger subnet or an earlier first_address",
@@ -57,9 +76,9 @@ std::vector<PlannedNode> plan_cluster(const ClusterSpec& spec) {
             ++next;
         }
         if (next > subnet.last_host()) {
-            throw Error(ErrorCategory::recipe, "cluster.workers",
-                        fmt::format("{} has no address left for every node; use a larger subnet",
-                                    spec.subnet));
+            plan_error(spec, "workers",
+                       fmt::format("{} has no address left for every node; use a larger subnet",
+                                   spec.subnet));
         }
         return ipv4::format(next++);
     };
@@ -73,11 +92,11 @@ std::vector<PlannedNode> plan_cluster(const ClusterSpec& spec) {
         PlannedNode node{"worker", i, pattern.expand(ctx), take_address(), "", ""};
         const std::string problem = validate::hostname(node.hostname);
         if (!problem.empty()) {
-            throw Error(ErrorCategory::recipe, "cluster.worker_name", problem);
+            plan_error(spec, "worker_name", problem);
         }
         if (!names.insert(node.hostname).second) {
-            throw Error(
-                ErrorCategory::recipe, "cluster.worker_name",
+            plan_error(
+                spec, "worker_name",
                 fmt::format("two nodes would be named {}; make the pattern include {{index}}",
                             node.hostname));
         }

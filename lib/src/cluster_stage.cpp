@@ -44,7 +44,8 @@ build_stages(const std::filesystem::path& base, const std::filesystem::path& out
                                          std::filesystem::file_size(stage.image->temp_path()) +
                                              grow);
         }
-        drives[path] = appliance.add_image(stage.image->temp_path(), Access::read_write);
+        // Errors name the base image: the stage is never a file the user sees.
+        drives[path] = appliance.add_image(stage.image->temp_path(), Access::read_write, base);
         stage.shared_steps = step_names(recipe.split_for_nodes().shared);
         stages.emplace(path, std::move(stage));
     }

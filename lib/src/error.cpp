@@ -1,7 +1,31 @@
 #include "pimint/error.hpp"
 
+#include <fmt/format.h>
+
 namespace pimint {
 namespace {
+
+// An error is printed as one line, whatever text from a file or a tool it quotes:
+// control characters are written as escapes.
+std::string one_line(std::string text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (byte < 0x20 || byte == 0x7f) {
+            out += fmt::format("\\x{:02x}", byte);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
 
 std::string compose(const std::string& context, const std::string& message) {
     return context.empty() ? message : context + ": " + message;
@@ -10,10 +34,10 @@ std::string compose(const std::string& context, const std::string& message) {
 } // namespace
 
 Error::Error(ErrorCategory category, std::string context, std::string message)
-    : std::runtime_error(compose(context, message))
+    : std::runtime_error(compose(one_line(context), one_line(message)))
     , category_(category)
-    , context_(std::move(context))
-    , message_(std::move(message)) {}
+    , context_(one_line(std::move(context)))
+    , message_(one_line(std::move(message))) {}
 
 int exit_code(ErrorCategory category) noexcept {
     switch (category) {

@@ -6,10 +6,12 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <mutex>
 #include <string_view>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace pimint {
@@ -151,6 +153,69 @@ std::vector<std::string> take_string_list(char** list) {
     }
     std::free(list);
     return out;
+}
+
+} // namespace pimint
+
+namespace pimint {
+namespace {
+
+bool kvm_device_usable() {
+    const int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    ::close(fd);
+    return true;
+}
+
+bool tcg_forced_by_environment() {
+    const char* settings = std::getenv("LIBGUESTFS_BACKEND_SETTINGS");
+    return settings != nullptr &&
+           std::string_view(settings).find("force_tcg") != std::string_view::npos;
+}
+
+std::unique_ptr<GuestfsHandle> make_handle(bool force_tcg,
+                                           const std::function<void(GuestfsHandle&)>& add_drives) {
+    auto h = std::make_unique<GuestfsHandle>();
+    if (force_tcg) {
+        char force_tcg_setting[] = "force_tcg";
+        char* settings[] = {force_tcg_setting, nullptr};
+        h->check(guestfs_set_backend_settings(h->get(), settings), "configuring the appliance");
+    }
+    add_drives(*h);
+    return h;
+}
+
+} // namespace
+
+LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_drives,
+                             const std::function<void(std::string_view)>& say) {
+    LaunchedHandle out;
+    out.tcg = tcg_forced_by_environment() || !kvm_device_usable();
+    say(fmt::format("starting the appliance ({})", out.tcg ? "tcg, no usable KVM" : "kvm"));
+    out.handle = make_handle(out.tcg, add_drives);
+    if (guestfs_launch(out.handle->get()) == 0) {
+        return out;
+    }
+    const std::string first_error = out.handle->last_error();
+    out.handle.reset();
+    if (out.tcg) {
+        throw Error(ErrorCategory::appliance, "libguestfs",
+                    "the appliance did not start: " + first_error +
+                        " (run libguestfs-test-tool to diagnose)");
+    }
+    say("KVM failed; starting the appliance again with tcg");
+    out.tcg = true;
+    out.handle = make_handle(true, add_drives);
+    if (guestfs_launch(out.handle->get()) == 0) {
+        return out;
+    }
+    const std::string second_error = out.handle->last_error();
+    out.handle.reset();
+    throw Error(ErrorCategory::appliance, "libguestfs",
+                "the appliance did not start with KVM (" + first_error + ") nor with TCG (" +
+                    second_error + "); run libguestfs-test-tool to diagnose");
 }
 
 } // namespace pimint

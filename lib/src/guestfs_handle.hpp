@@ -4,9 +4,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <guestfs.h>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pimint {
@@ -40,6 +42,20 @@ private:
 // The per-call limit for GuestfsHandle::watch: $PIMINT_APPLIANCE_TIMEOUT seconds, else
 // 600 (ten times the slowest call measured under TCG).
 std::chrono::seconds appliance_call_limit();
+
+// A launched appliance and the accelerator it runs on.
+struct LaunchedHandle {
+    std::unique_ptr<GuestfsHandle> handle;
+    bool tcg = false;
+};
+
+// Launches an appliance with KVM when /dev/kvm opens and TCG is not forced
+// (LIBGUESTFS_BACKEND_SETTINGS=force_tcg), else with TCG; a /dev/kvm that opens may
+// still fail inside qemu, so a failed KVM launch is retried with TCG. `add_drives` adds
+// the drives to each handle tried; `say` hears which accelerator is used. Throws
+// Error(appliance) with both launch errors.
+LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_drives,
+                             const std::function<void(std::string_view)>& say);
 
 // Takes ownership of a string or string list returned by libguestfs.
 std::string take_string(char* s);

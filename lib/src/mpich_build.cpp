@@ -2,15 +2,22 @@
 
 #include "archive_tree.hpp"
 #include "cache_dir.hpp"
+#include "file_handle.hpp"
 #include "pimint/error.hpp"
 #include "pimint/files.hpp"
+#include "pimint/interrupt.hpp"
 #include "remove_on_exit.hpp"
 #include "subprocess.hpp"
 #include "text.hpp"
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fstream>
 #include <sstream>
+#include <sys/file.h>
 #include <thread>
 #include <unistd.h>
 
@@ -300,9 +307,31 @@ MpichArchive mpich_archive(const MpichBuildSpec& spec, ImageFs& image,
         result.from_cache = true;
         return result;
     }
-    // Missing, partial or damaged: build afresh.
     const auto dir = mpich_cache();
     std::filesystem::create_directories(dir);
+    // Runs on other output directories share the cache: one builds a key at a time, and
+    // the others wait for it and take its result instead of building the same again.
+    const FdHandle lock(dir / (result.key + ".lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (status) {
+            status("MPICH: another pimint is building this MPICH; waiting for it");
+        }
+        // Polled, so Ctrl-C still stops the wait.
+        while (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+            if (errno != EWOULDBLOCK && errno != EINTR) {
+                throw Error(ErrorCategory::io, (dir / (result.key + ".lock")).string(),
+                            fmt::format("cannot lock the MPICH cache: {}", std::strerror(errno)));
+            }
+            check_interrupted();
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+        if (auto cached = cached_mpich_archive(result.key)) {
+            result.path = *cached;
+            result.from_cache = true;
+            return result;
+        }
+    }
+    // Missing, partial or damaged: build afresh.
     result.path = dir / (result.key + ".tar.gz");
     const auto sum_file = dir / (result.key + ".sha256");
     std::filesystem::remove(result.path);

@@ -130,7 +130,8 @@ PublishResult publish(const PublishOptions& options) {
         say(fmt::format("copying {}", in.path.string()));
         copies.push_back(std::make_unique<AtomicOutput>(dir / (in.name + ".img")));
         sparse_copy(in.path, copies.back()->temp_path());
-        appliance.add_image(copies.back()->temp_path(), Access::read_write);
+        appliance.add_image(copies.back()->temp_path(), Access::read_write,
+                            copies.back()->final_path());
     }
     appliance.launch();
     for (size_t i = 0; i < inputs.size(); ++i) {

@@ -19,9 +19,10 @@ bool is_private_key(const std::string& name, const std::string& content) {
 }
 
 bool hash_matches(const std::string& password, const std::string& hash) {
+    // crypt_rn (libxcrypt) returns null on failure instead of a "*" token.
     auto data = std::make_unique<crypt_data>();
-    const char* computed = crypt_r(password.c_str(), hash.c_str(), data.get());
-    return computed != nullptr && computed[0] != '*' && hash == computed;
+    const char* computed = crypt_rn(password.c_str(), hash.c_str(), data.get(), sizeof(crypt_data));
+    return computed != nullptr && hash == computed;
 }
 
 std::vector<std::string_view> fields_of(std::string_view line) {

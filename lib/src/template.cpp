@@ -31,8 +31,10 @@ std::string scan(std::string_view text, Literal&& literal, Field&& field) {
         } else if (c == '{') {
             const size_t close = text.find('}', i);
             if (close == std::string_view::npos) {
-                return fmt::format("unclosed '{{' in \"{}\" (write {{{{ for a literal brace)",
-                                   text);
+                // Quote only the start of the value: it may be a whole file's content.
+                constexpr size_t excerpt = 24;
+                return fmt::format("unclosed '{{' at \"{}{}\" (write {{{{ for a literal brace)",
+                                   text.substr(i, excerpt), text.size() - i > excerpt ? "..." : "");
             }
             const std::string_view inside = text.substr(i + 1, close - i - 1);
             Placeholder p;

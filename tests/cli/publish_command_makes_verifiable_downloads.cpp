@@ -77,9 +77,9 @@ TEST_CASE("publish refuses secrets, and its archives check out with xz, bmaptool
     {
         // with --allow-secrets: archives, block maps, sums and the Imager list verify
         const auto pub = dir / "pub";
-        const auto r = test::run({test::pimint_exe(), "publish", cluster.string(), "-o",
-                                  pub.string(), "--allow-secrets", "--json", "--url-base",
-                                  "https://example.org/lab/"});
+        const auto r =
+            test::run({test::pimint_exe(), "publish", cluster.string(), "-o", pub.string(),
+                       "--allow-secrets", "--json", "--url-base", "https://example.org/lab/"});
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
         const auto report = nlohmann::json::parse(r.out);
@@ -96,8 +96,8 @@ TEST_CASE("publish refuses secrets, and its archives check out with xz, bmaptool
             CHECK(sha256_file(extracted) == img["image_sha256"]);
 
             const auto copied = dir / (name + ".bmapcopy.img");
-            const auto bmap = test::run({"bmaptool", "copy", "--bmap", img["bmap"], archive.string(),
-                                         copied.string()});
+            const auto bmap = test::run(
+                {"bmaptool", "copy", "--bmap", img["bmap"], archive.string(), copied.string()});
             INFO(bmap.err);
             CHECK(bmap.exit_code == 0);
             CHECK(test::run({"cmp", extracted.string(), copied.string()}).exit_code == 0);
@@ -111,9 +111,9 @@ TEST_CASE("publish refuses secrets, and its archives check out with xz, bmaptool
         CHECK(shell("cd '" + pub.string() + "' && sha256sum --quiet -c --ignore-missing SHA256SUMS")
                   .exit_code == 0);
 
-        const auto schema = test::run({"python3", "-m", "jsonschema", "-i",
-                                       (pub / "os_list.json").string(),
-                                       source_root() + "/schemas/imager-os-list.schema.json"});
+        const auto schema =
+            test::run({"python3", "-m", "jsonschema", "-i", (pub / "os_list.json").string(),
+                       source_root() + "/schemas/imager-os-list.schema.json"});
         INFO(schema.err, schema.out);
         CHECK(schema.exit_code == 0);
         const auto list = nlohmann::json::parse(test::read_file(pub / "os_list.json"));
@@ -131,17 +131,39 @@ TEST_CASE("publish refuses secrets, and its archives check out with xz, bmaptool
     {
         // zip holds the image as its one entry
         const auto pub = dir / "zip";
-        const auto r = test::run({test::pimint_exe(), "publish", (cluster / "worker001.img").string(),
-                                  "-o", pub.string(), "--allow-secrets", "--format", "zip",
-                                  "--json"});
+        const auto r =
+            test::run({test::pimint_exe(), "publish", (cluster / "worker001.img").string(), "-o",
+                       pub.string(), "--allow-secrets", "--format", "zip", "--json"});
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
         const auto img = nlohmann::json::parse(r.out)["images"][0];
-        CHECK(test::run({"unzip", "-Z1", (pub / "worker001.zip").string()}).out == "worker001.img\n");
+        CHECK(test::run({"unzip", "-Z1", (pub / "worker001.zip").string()}).out ==
+              "worker001.img\n");
         const auto extracted = dir / "zip.img";
         REQUIRE(shell("unzip -p '" + (pub / "worker001.zip").string() + "' > '" +
                       extracted.string() + "'")
                     .exit_code == 0);
+        CHECK(sha256_file(extracted) == img["image_sha256"]);
+    }
+
+    {
+        // gz: one gzip stream, no name or time stamp in its header
+        const auto pub = dir / "gz";
+        const auto r =
+            test::run({test::pimint_exe(), "publish", (cluster / "worker001.img").string(), "-o",
+                       pub.string(), "--allow-secrets", "--format", "gz", "--json"});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        const auto img = nlohmann::json::parse(r.out)["images"][0];
+        const auto archive = pub / "worker001.img.gz";
+        const std::string header = test::read_file(archive).substr(0, 10);
+        CHECK(header.substr(0, 2) == "\x1f\x8b");
+        CHECK((header[3] & 0x08) == 0);                     // no file name
+        CHECK(header.substr(4, 4) == std::string(4, '\0')); // no time stamp
+        const auto extracted = dir / "gz.img";
+        REQUIRE(
+            shell("gzip -dc '" + archive.string() + "' > '" + extracted.string() + "'").exit_code ==
+            0);
         CHECK(sha256_file(extracted) == img["image_sha256"]);
     }
 }

@@ -9,10 +9,15 @@
 using namespace pimint;
 
 TEST_CASE("a call that outlives the limit fails with the watchdog's message") {
-    GuestfsHandle h;
-    REQUIRE(guestfs_add_drive_opts(h.get(), "/dev/null", GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
-                                   GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw", -1) == 0);
-    REQUIRE(guestfs_launch(h.get()) == 0);
+    // Launched as pimint launches (KVM where it works, else TCG).
+    LaunchedHandle launched = launch_handle(
+        [](GuestfsHandle& g) {
+            g.check(guestfs_add_drive_opts(g.get(), "/dev/null", GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
+                                           GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw", -1),
+                    "/dev/null");
+        },
+        [](std::string_view) {});
+    GuestfsHandle& h = *launched.handle;
     h.watch(std::chrono::seconds(5));
 
     // A short call well within the limit is untouched.

@@ -31,3 +31,9 @@ TEST_CASE("image paths must be absolute and may not climb out with ..") {
     CHECK_THROWS_AS(check_image_path("/home/pi/../../etc/shadow"), Error);
     CHECK_THROWS_AS(check_image_path(""), Error);
 }
+
+TEST_CASE("an error quoting text with line breaks is still one line") {
+    const Error e(ErrorCategory::recipe, "r.toml:3:1", "bad value \"a\nb\tc\x01\"");
+    CHECK(std::string(e.what()) == "r.toml:3:1: bad value \"a\\nb\\tc\\x01\"");
+    CHECK(e.message() == "bad value \"a\\nb\\tc\\x01\"");
+}

@@ -13,7 +13,9 @@ namespace {
 
 std::string sha512(const char* password) {
     crypt_data data{};
-    return crypt_r(password, "$6$testsalt$", &data);
+    const char* hash = crypt_rn(password, "$6$testsalt$", &data, sizeof data);
+    REQUIRE(hash != nullptr);
+    return hash;
 }
 
 test::MemoryImageFs image_with_users() {

@@ -38,8 +38,11 @@ public:
     Appliance& operator=(const Appliance&) = delete;
 
     // Checks the image's partition table on the host (so bad files fail before any
-    // appliance starts) and queues it; returns its index for mount().
-    int add_image(const std::filesystem::path& image, Access access);
+    // appliance starts) and queues it; returns its index for mount(). Errors name the
+    // image by `name` when given: an output written under a temporary name is named by
+    // its final one, the file the user asked for.
+    int add_image(const std::filesystem::path& image, Access access,
+                  const std::filesystem::path& name = {});
 
     // Starts the appliance: with KVM when /dev/kvm works, otherwise (or when KVM fails,
     // which happens with a present but broken /dev/kvm) with TCG software emulation.
@@ -82,6 +85,8 @@ public:
 
     const PartitionTable& partition_table(int index) const;
     const std::filesystem::path& image_path(int index) const;
+    // The name errors use for the image (see add_image).
+    const std::filesystem::path& image_name(int index) const;
 
 private:
     struct Impl;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,13 @@ struct ClusterSpec {
     // New MBR disk signature, FAT serial and ext4 UUID per node (references rewritten),
     // so that two cards can sit in one reader.
     bool unique_disk_ids = false;
+
+    // Where values were set, so plan errors name the place to fix: "file:line:col" for
+    // each key written in the recipe, "--workers" for the option. origin_of() falls back
+    // on `source` (the recipe file) for values left at their defaults.
+    std::map<std::string, std::string> origin;
+    std::string source;
+    std::string origin_of(const std::string& key) const;
 };
 
 struct PlannedNode {

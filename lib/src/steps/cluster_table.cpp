@@ -1,5 +1,6 @@
 #include "cluster_table.hpp"
 
+#include "../ipv4.hpp"
 #include "../validate.hpp"
 #include "builtin_steps.hpp"
 #include "support.hpp"
@@ -10,9 +11,11 @@ namespace pimint::steps {
 
 ClusterTable::ClusterTable(StepTable& t)
     : where_(t.location("")) {
+    spec_.source = where_.file;
     const auto text = [&](const char* key, std::string& field) {
         if (auto v = t.string(key)) {
             field = v->text();
+            spec_.origin[key] = t.location(key).str();
         }
     };
     text("name", spec_.name);
@@ -34,11 +37,20 @@ ClusterTable::ClusterTable(StepTable& t)
     }
     spec_.workers =
         t.integer_in("workers", 1, 4096, "a cluster has 1 to 4096 workers").value_or(spec_.workers);
+    spec_.origin["workers"] = t.location("workers").str();
     spec_.slots =
         t.integer_in("slots", 1, 1024, "slots per node is 1 to 1024").value_or(spec_.slots);
     check_value(validate::hostname(spec_.name), "cluster.name", t.location("name").str());
     check_value(validate::hostname(spec_.master), "cluster.master", t.location("master").str());
     check_value(validate::ipv4_cidr(spec_.subnet), "cluster.subnet", t.location("subnet").str());
+    if (spec_.origin.count("subnet") != 0 && spec_.origin.count("first_address") == 0) {
+        // The default first address belongs to the default subnet: in another subnet,
+        // start at its tenth address (or its first host in a small one).
+        const ipv4::Subnet subnet = ipv4::parse_subnet(spec_.subnet);
+        const std::uint64_t tenth = std::uint64_t(subnet.network) + 10;
+        spec_.first_address = ipv4::format(
+            tenth <= subnet.last_host() ? static_cast<std::uint32_t>(tenth) : subnet.first_host());
+    }
     check_value(validate::ipv4(spec_.first_address), "cluster.first_address",
                 t.location("first_address").str());
     if (!spec_.gateway.empty()) {

@@ -16,8 +16,8 @@ namespace {
 
 std::string sha512_crypt(const std::string& password, const char* setting) {
     auto data = std::make_unique<crypt_data>();
-    const char* hash = crypt_r(password.c_str(), setting, data.get());
-    if (hash == nullptr || hash[0] == '*') {
+    const char* hash = crypt_rn(password.c_str(), setting, data.get(), sizeof(crypt_data));
+    if (hash == nullptr) {
         throw Error(ErrorCategory::internal, "crypt", "hashing the password failed");
     }
     return hash;
