@@ -325,11 +325,12 @@ MpichArchive mpich_archive(const MpichBuildSpec& spec, ImageFs& image,
             check_interrupted();
             std::this_thread::sleep_for(std::chrono::seconds(1));
         }
-        if (auto cached = cached_mpich_archive(result.key)) {
-            result.path = *cached;
-            result.from_cache = true;
-            return result;
-        }
+    }
+    // Another run may have finished this key between the first look and the lock.
+    if (auto cached = cached_mpich_archive(result.key)) {
+        result.path = *cached;
+        result.from_cache = true;
+        return result;
     }
     // Missing, partial or damaged: build afresh.
     result.path = dir / (result.key + ".tar.gz");
