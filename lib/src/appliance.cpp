@@ -1,7 +1,7 @@
 #include "pimint/appliance.hpp"
 
-#include "guest_image_fs.hpp"
 #include "filesystem_probe.hpp"
+#include "guest_image_fs.hpp"
 #include "guestfs_handle.hpp"
 #include "pimint/error.hpp"
 #include "text.hpp"
@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <map>
 #include <optional>
 #include <unistd.h>
 #include <vector>
@@ -245,6 +246,102 @@ void Appliance::grow_root(int index) {
             ctx + ": checking the root filesystem");
     g.check(guestfs_resize2fs(g.get(), root.c_str()), ctx + ": growing the root filesystem");
     g.check(guestfs_sync(g.get()), ctx);
+}
+
+std::uint64_t Appliance::shrink_root(int index, std::uint64_t margin_bytes) {
+    auto& g = impl_->g();
+    unmount();
+    const Drive& drive = impl_->drives.at(static_cast<size_t>(index));
+    const std::string ctx = drive.name.string();
+    const auto devices = take_string_list(guestfs_list_devices(g.get()));
+    const std::string root = devices.at(static_cast<size_t>(index)) + "2";
+    const Partition& p2 =
+        *std::find_if(drive.table.partitions.begin(), drive.table.partitions.end(),
+                      [](const Partition& p) { return p.number == 2; });
+    const auto block_size_and_count = [&] {
+        const auto fields = take_string_list(guestfs_tune2fs_l(g.get(), root.c_str()));
+        std::uint64_t size = 0;
+        std::uint64_t count = 0;
+        for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+            if (fields[i] == "Block size") {
+                size = std::stoull(fields[i + 1]);
+            } else if (fields[i] == "Block count") {
+                count = std::stoull(fields[i + 1]);
+            }
+        }
+        if (size == 0 || count == 0) {
+            throw Error(ErrorCategory::image, ctx + ": root filesystem",
+                        "tune2fs shows no block size or count; is it ext4?");
+        }
+        return std::pair{size, count};
+    };
+    impl_->say("checking the root filesystem");
+    g.check(guestfs_e2fsck(g.get(), root.c_str(), GUESTFS_E2FSCK_FORCEALL, 1, -1),
+            ctx + ": checking the root filesystem");
+    impl_->say("shrinking the root filesystem to its minimum");
+    g.check(guestfs_resize2fs_M(g.get(), root.c_str()), ctx + ": shrinking the root filesystem");
+    const auto [block, minimum] = block_size_and_count();
+    // The partition ends on a 4 MiB boundary of the disk, as imaging tools align them;
+    // the filesystem fills it.
+    constexpr std::uint64_t align = (4U << 20) / sector_size;
+    const std::uint64_t wanted = (minimum * block + margin_bytes + sector_size - 1) / sector_size;
+    const std::uint64_t end = (p2.start_sector + wanted + align - 1) / align * align;
+    const std::uint64_t sectors = std::min(end - p2.start_sector, p2.sectors);
+    const std::uint64_t fs_bytes = sectors * sector_size / block * block;
+    g.check(guestfs_resize2fs_size(g.get(), root.c_str(), static_cast<std::int64_t>(fs_bytes)),
+            ctx + ": resizing the root filesystem");
+    g.check(guestfs_sync(g.get()), ctx);
+    return sectors;
+}
+
+size_t Appliance::clamp_mtimes(std::int64_t epoch) {
+    auto& g = impl_->g();
+    if (!impl_->mounted || !impl_->fs) {
+        throw Error(ErrorCategory::internal, "appliance", "clamp_mtimes() without a mounted image");
+    }
+    const std::string ctx = impl_->drives.at(static_cast<size_t>(*impl_->mounted)).name.string();
+    impl_->say("dating what was written at SOURCE_DATE_EPOCH");
+    // Only what pimint touched can be newer (the base image's files are what they are).
+    // Stats go one directory at a time (lstatnslist takes names within one directory):
+    // per-file calls cost milliseconds each under emulation.
+    std::map<std::string, std::vector<std::string>> by_dir;
+    for (const auto& path : impl_->fs->touched()) {
+        const std::filesystem::path p(path);
+        by_dir[p.has_relative_path() ? p.parent_path().string() : "/"].push_back(
+            p.has_relative_path() ? p.filename().string() : ".");
+    }
+    size_t changed = 0;
+    constexpr size_t batch = 1000;
+    for (auto& [dir, names] : by_dir) {
+        for (size_t first = 0; first < names.size(); first += batch) {
+            std::vector<char*> argv;
+            for (size_t i = first; i < std::min(names.size(), first + batch); ++i) {
+                argv.push_back(names[i].data());
+            }
+            argv.push_back(nullptr);
+            guestfs_statns_list* stats = guestfs_lstatnslist(g.get(), dir.c_str(), argv.data());
+            g.check(stats == nullptr ? -1 : 0, ctx + ": reading the times of " + dir);
+            std::vector<std::string> newer;
+            for (size_t i = 0; i < stats->len; ++i) {
+                const auto& st = stats->val[i];
+                // st_ino -1: removed since
+                if (st.st_ino != -1 && (st.st_mtime_sec > epoch ||
+                                        (st.st_mtime_sec == epoch && st.st_mtime_nsec != 0))) {
+                    newer.push_back((std::filesystem::path(dir) / names[first + i])
+                                        .lexically_normal()
+                                        .string());
+                }
+            }
+            guestfs_free_statns_list(stats);
+            for (const auto& path : newer) {
+                // atime is left as it is (-2): only mtime is part of a file's published state.
+                g.check(guestfs_utimens(g.get(), path.c_str(), 0, -2, epoch, 0),
+                        ctx + ": dating " + path);
+            }
+            changed += newer.size();
+        }
+    }
+    return changed;
 }
 
 std::string Appliance::filesystem_label(int index, int partition) {

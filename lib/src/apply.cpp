@@ -2,6 +2,7 @@
 
 #include "pimint/error.hpp"
 #include "pimint/interrupt.hpp"
+#include "source_date.hpp"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -53,6 +54,7 @@ void apply_steps(Appliance& appliance, int index, const Recipe& recipe, NodeCont
                  const StatusCallback& status) {
     appliance.mount(index);
     apply_steps_mounted(appliance, index, recipe, recipe.step_list(), node, status);
+    clamp_to_source_date(appliance);
     appliance.unmount();
 }
 
@@ -81,7 +83,8 @@ void apply_steps_mounted(Appliance& appliance, int index, const Recipe& recipe,
                     step->name(), (needed + 1023) / 1024, free_bytes / 1024));
         }
     }
-    StepContext ctx{fs, layout, node, recipe.path().parent_path().string(), status};
+    StepContext ctx{
+        fs, layout, node, recipe.path().parent_path().string(), status, source_date_epoch()};
     for (const Step* step : steps) {
         check_interrupted();
         if (status) {
@@ -101,6 +104,7 @@ ApplyReport apply(const Recipe& recipe, const std::filesystem::path& base,
     };
     check_output_path(base, out);
     require_pi_layout(read_partition_table(base), base);
+    source_date_epoch(); // a malformed value fails here, before anything is written
 
     ApplyReport report;
     AtomicOutput output(out);

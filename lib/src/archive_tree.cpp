@@ -155,6 +155,22 @@ void pack_tree(const std::filesystem::path& root,
     }
 }
 
+std::vector<std::string> archive_entry_names(const std::filesystem::path& archive_path) {
+    ReadArchive in = open_for_reading(archive_path);
+    std::vector<std::string> names;
+    archive_entry* entry = nullptr;
+    for (;;) {
+        const int r = archive_read_next_header(in.get(), &entry);
+        if (r == ARCHIVE_EOF) {
+            return names;
+        }
+        if (r != ARCHIVE_OK) {
+            fail(in.get(), archive_path, "the archive is damaged");
+        }
+        names.emplace_back(archive_entry_pathname(entry));
+    }
+}
+
 void verify_archive(const std::filesystem::path& archive_path) {
     ReadArchive in = open_for_reading(archive_path);
     archive_entry* entry = nullptr;
@@ -180,7 +196,8 @@ void verify_archive(const std::filesystem::path& archive_path) {
 }
 
 void copy_archive_with_owner(const std::filesystem::path& from, const std::filesystem::path& to,
-                             std::uint32_t uid, std::uint32_t gid) {
+                             std::uint32_t uid, std::uint32_t gid,
+                             std::optional<std::int64_t> newest_mtime) {
     ReadArchive in = open_for_reading(from);
     WriteArchive out(archive_write_new());
     archive_write_set_format_pax_restricted(out.get());
@@ -201,6 +218,9 @@ void copy_archive_with_owner(const std::filesystem::path& from, const std::files
         archive_entry_set_gid(entry, gid);
         archive_entry_set_uname(entry, nullptr);
         archive_entry_set_gname(entry, nullptr);
+        if (newest_mtime && archive_entry_mtime(entry) > *newest_mtime) {
+            archive_entry_set_mtime(entry, *newest_mtime, 0);
+        }
         if (archive_write_header(out.get(), entry) != ARCHIVE_OK) {
             fail(out.get(), to, "writing the archive failed");
         }

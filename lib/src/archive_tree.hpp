@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace pimint {
@@ -22,8 +24,13 @@ void pack_tree(const std::filesystem::path& root,
 // Reads every entry of `archive` to the end; throws Error when it is damaged.
 void verify_archive(const std::filesystem::path& archive);
 
-// Writes `to`, a plain tar with the entries of `from` owned by uid:gid.
+// Writes `to`, a plain tar with the entries of `from` owned by uid:gid; entries newer than
+// `newest_mtime` (SOURCE_DATE_EPOCH), when given, are dated at it.
 void copy_archive_with_owner(const std::filesystem::path& from, const std::filesystem::path& to,
-                             std::uint32_t uid, std::uint32_t gid);
+                             std::uint32_t uid, std::uint32_t gid,
+                             std::optional<std::int64_t> newest_mtime = std::nullopt);
+
+// The path names of the entries of `archive`, as stored ("./usr/bin", "etc/hosts").
+std::vector<std::string> archive_entry_names(const std::filesystem::path& archive);
 
 } // namespace pimint

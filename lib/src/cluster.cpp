@@ -12,12 +12,13 @@
 #include "pimint/files.hpp"
 #include "pimint/interrupt.hpp"
 #include "pimint/version.hpp"
+#include "source_date.hpp"
 
 #include <algorithm>
 #include <chrono>
-#include <future>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <future>
 #include <memory>
 #include <unistd.h>
 
@@ -70,11 +71,12 @@ std::string node_inputs(const std::string& base_sha256, const std::string& role_
                         const ClusterSpec& spec, const std::vector<PlannedNode>& nodes, size_t i,
                         const ClusterKeys& keys) {
     const PlannedNode& n = nodes[i];
-    std::string material =
-        fmt::format("pimint {}\nbase {}\nrecipe {}\ncluster {} {} {} {} {} {} {} {}\nuser {}\n",
-                    version(), base_sha256, role_fingerprint, spec.name, spec.addressing,
-                    spec.subnet, spec.gateway, fmt::join(spec.dns, ","), spec.slots, spec.key_type,
-                    spec.unique_disk_ids, keys.user->public_key);
+    const auto epoch = source_date_epoch();
+    std::string material = fmt::format(
+        "pimint {}\nbase {}\nrecipe {}\ncluster {} {} {} {} {} {} {} {}\nuser {}\ndate {}\n",
+        version(), base_sha256, role_fingerprint, spec.name, spec.addressing, spec.subnet,
+        spec.gateway, fmt::join(spec.dns, ","), spec.slots, spec.key_type, spec.unique_disk_ids,
+        keys.user->public_key, epoch ? std::to_string(*epoch) : "clock");
     const auto add = [&](const PlannedNode& p) {
         material += fmt::format("node {} {} {} {} {}\n", p.role, p.index, p.hostname, p.address,
                                 fingerprints(keys.hosts.at(p.hostname)));
@@ -191,6 +193,11 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     const std::vector<PlannedNode> nodes = plan_cluster(spec);
     const PartitionTable base_table = read_partition_table(options.base);
     require_pi_layout(base_table, options.base);
+    source_date_epoch(); // a malformed value fails here, before anything is written
+    std::optional<ClusterKeys> supplied;
+    if (!options.keys_dir.empty()) {
+        supplied = load_supplied_keys(options.keys_dir, spec.key_type, nodes);
+    }
     const OutputDirLock lock(dir);
     if (lock.stale_removed() > 0) {
         say(fmt::format("removed {} temporary files left by an interrupted run",
@@ -205,7 +212,18 @@ ClusterResult build_cluster(const ClusterOptions& options) {
                                 dir.string(), keys.user->type, keys.user->type));
     }
     say(fmt::format("SSH keys for {} nodes", nodes.size()));
-    if (complete_cluster_keys(keys, spec.key_type, nodes)) {
+    if (supplied) {
+        if (keys.user && !same_keys(keys, *supplied)) {
+            throw Error(ErrorCategory::usage, dir.string(),
+                        fmt::format("holds a cluster with other keys than {}; leave out "
+                                    "--keys, or use a new output directory",
+                                    options.keys_dir.string()));
+        }
+        if (!keys.user) {
+            save_cluster_keys(dir, *supplied);
+        }
+        keys = std::move(*supplied);
+    } else if (complete_cluster_keys(keys, spec.key_type, nodes)) {
         save_cluster_keys(dir, keys);
     }
 
@@ -391,6 +409,7 @@ ClusterResult build_cluster(const ClusterOptions& options) {
             appliance.mount(job.drive);
             apply_steps_mounted(appliance, job.drive, job.recipe, job.steps, node, options.status);
             install_node_identity(appliance.fs(), spec, nodes, job.node, keys, state_dir(dir));
+            clamp_to_source_date(appliance);
             appliance.unmount();
             if (job.identity) {
                 say(fmt::format("{}: new disk identity", planned.hostname));

@@ -4,6 +4,7 @@
 #include "pimint/error.hpp"
 #include "pimint/files.hpp"
 
+#include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -30,10 +31,7 @@ SshKeyPair key_from_json(const nlohmann::json& j) {
             j.at("public_key").get<std::string>(), j.at("fingerprint").get<std::string>()};
 }
 
-} // namespace
-
-ClusterKeys load_cluster_keys(const std::filesystem::path& output_dir) {
-    const auto file = keys_file(output_dir);
+ClusterKeys load_keys_file(const std::filesystem::path& file) {
     ClusterKeys keys;
     if (!std::filesystem::exists(file)) {
         return keys;
@@ -62,6 +60,59 @@ ClusterKeys load_cluster_keys(const std::filesystem::path& output_dir) {
     return keys;
 }
 
+nlohmann::json keys_to_json(const ClusterKeys& keys) {
+    nlohmann::json j = {{"hosts", nlohmann::json::object()}};
+    if (keys.user) {
+        j["user"] = to_json(*keys.user);
+    }
+    for (const auto& [host, nk] : keys.hosts) {
+        auto& list = j["hosts"][host] = nlohmann::json::array();
+        for (const auto& k : nk.host_keys) {
+            list.push_back(to_json(k));
+        }
+    }
+    return j;
+}
+
+} // namespace
+
+ClusterKeys load_cluster_keys(const std::filesystem::path& output_dir) {
+    return load_keys_file(keys_file(output_dir));
+}
+
+ClusterKeys load_supplied_keys(const std::filesystem::path& keys_dir, const std::string& key_type,
+                               const std::vector<PlannedNode>& nodes) {
+    std::filesystem::path file = keys_dir / "keys.json";
+    if (!std::filesystem::exists(file)) {
+        file = keys_file(keys_dir);
+    }
+    if (!std::filesystem::exists(file)) {
+        throw Error(ErrorCategory::usage, keys_dir.string(),
+                    "--keys: holds no keys.json (nor .pimint/keys.json); give an earlier "
+                    "cluster output directory");
+    }
+    ClusterKeys keys = load_keys_file(file);
+    if (!keys.user || keys.user->type != key_type) {
+        throw Error(ErrorCategory::usage, file.string(),
+                    fmt::format("--keys: holds no {} key for the master user; give keys made "
+                                "with key_type = \"{}\"",
+                                key_type, key_type));
+    }
+    for (const auto& node : nodes) {
+        if (keys.hosts.count(node.hostname) == 0) {
+            throw Error(ErrorCategory::usage, file.string(),
+                        fmt::format("--keys: holds no host keys for {}; give keys made for "
+                                    "the same cluster (as many workers), or leave out --keys",
+                                    node.hostname));
+        }
+    }
+    return keys;
+}
+
+bool same_keys(const ClusterKeys& a, const ClusterKeys& b) {
+    return keys_to_json(a) == keys_to_json(b);
+}
+
 bool complete_cluster_keys(ClusterKeys& keys, const std::string& key_type,
                            const std::vector<PlannedNode>& nodes) {
     bool added = false;
@@ -85,17 +136,7 @@ bool complete_cluster_keys(ClusterKeys& keys, const std::string& key_type,
 
 void save_cluster_keys(const std::filesystem::path& output_dir, const ClusterKeys& keys) {
     state_dir(output_dir);
-    nlohmann::json j = {{"hosts", nlohmann::json::object()}};
-    if (keys.user) {
-        j["user"] = to_json(*keys.user);
-    }
-    for (const auto& [host, nk] : keys.hosts) {
-        auto& list = j["hosts"][host] = nlohmann::json::array();
-        for (const auto& k : nk.host_keys) {
-            list.push_back(to_json(k));
-        }
-    }
-    write_file_atomically(keys_file(output_dir), j.dump(1) + "\n", 0600);
+    write_file_atomically(keys_file(output_dir), keys_to_json(keys).dump(1) + "\n", 0600);
 }
 
 } // namespace pimint

@@ -27,6 +27,16 @@ struct ClusterKeys {
 // Throws Error(io) naming the file when it exists but cannot be read.
 ClusterKeys load_cluster_keys(const std::filesystem::path& output_dir);
 
+// Keys the user supplies (--keys DIR) for a reproducible build: DIR/keys.json, or the
+// store of an earlier output directory (DIR/.pimint/keys.json). Throws Error(usage) when
+// there is none, or it lacks the master user's key of `key_type` or a node's host keys:
+// nothing is generated, or two builds would differ.
+ClusterKeys load_supplied_keys(const std::filesystem::path& keys_dir, const std::string& key_type,
+                               const std::vector<PlannedNode>& nodes);
+
+// The same key pairs for the same hosts.
+bool same_keys(const ClusterKeys& a, const ClusterKeys& b);
+
 // Generates what is missing for `nodes` (the user key in `key_type`, host keys per node)
 // and returns whether anything was added.
 bool complete_cluster_keys(ClusterKeys& keys, const std::string& key_type,

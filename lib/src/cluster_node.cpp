@@ -3,6 +3,7 @@
 #include "pimint/error.hpp"
 #include "random_bytes.hpp"
 #include "remove_on_exit.hpp"
+#include "source_date.hpp"
 #include "steps/support.hpp"
 #include "tar_writer.hpp"
 #include "text.hpp"
@@ -51,7 +52,8 @@ void install_node_identity(ImageFs& fs, const ClusterSpec& spec,
     const auto tar_path = scratch_dir / fmt::format("identity-{}-{}.tar", node.hostname, ::getpid());
     const RemoveOnExit remove_tar(tar_path);
     TarWriter tar(tar_path, 0600);
-    const std::int64_t now = std::time(nullptr);
+    const auto source_date = source_date_epoch();
+    const std::int64_t now = source_date.value_or(std::time(nullptr));
     const auto add = [&](const std::string& path, const std::string& content, std::uint32_t mode,
                          std::uint32_t uid, std::uint32_t gid) {
         tar.add_file(path.substr(1), content, {mode, uid, gid, now});
@@ -104,11 +106,16 @@ void install_node_identity(ImageFs& fs, const ClusterSpec& spec,
 
     // Clones must not share identity: an empty machine-id is generated afresh at first
     // boot (identical ones make DHCP clients collide), and each node seeds its own RNG.
+    // A reproducible build (SOURCE_DATE_EPOCH) cannot hold a random seed: the base
+    // image's, which every clone would share, is removed, and systemd makes one at first
+    // boot from the kernel's entropy.
     add("/etc/machine-id", "", 0444, 0, 0);
     if (auto st = fs.stat("/var/lib/dbus/machine-id"); st && st->type == FileStat::Type::regular) {
         fs.remove("/var/lib/dbus/machine-id");
     }
-    if (fs.exists("/var/lib/systemd")) {
+    if (source_date) {
+        fs.remove("/var/lib/systemd/random-seed");
+    } else if (fs.exists("/var/lib/systemd")) {
         add("/var/lib/systemd/random-seed", random_bytes(512), 0600, 0, 0);
     }
     tar.close();

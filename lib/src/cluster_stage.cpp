@@ -2,6 +2,7 @@
 
 #include "pimint/apply.hpp"
 #include "pimint/interrupt.hpp"
+#include "source_date.hpp"
 
 #include <fmt/format.h>
 
@@ -61,6 +62,8 @@ build_stages(const std::filesystem::path& base, const std::filesystem::path& out
         appliance.mount(drive);
         apply_steps_mounted(appliance, drive, recipe, recipe.split_for_nodes().shared, node,
                             status);
+        // Dated here once, the stage's files (MPICH's thousands) need no dating per node.
+        clamp_to_source_date(appliance);
         appliance.unmount();
         on_stage(path, "done");
     }

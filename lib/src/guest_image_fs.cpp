@@ -1,5 +1,6 @@
 #include "guest_image_fs.hpp"
 
+#include "archive_tree.hpp"
 #include "pimint/error.hpp"
 
 #include <cerrno>
@@ -25,6 +26,16 @@ void GuestImageFs::check(int rc, const std::string& op, const std::string& path)
                 fmt::format("{} failed: {}", op, g_.last_error()));
 }
 
+void GuestImageFs::note_touched(const std::string& path) {
+    std::filesystem::path p = std::filesystem::path(path).lexically_normal();
+    if (p.has_filename() == false && p != "/") {
+        p = p.parent_path();
+    }
+    while (touched_.insert(p.string()).second && p != p.root_path()) {
+        p = p.parent_path();
+    }
+}
+
 std::string GuestImageFs::read(const std::string& path) {
     check_image_path(path);
     size_t size = 0;
@@ -37,17 +48,20 @@ std::string GuestImageFs::read(const std::string& path) {
 
 void GuestImageFs::write(const std::string& path, const std::string& content) {
     check_image_path(path);
+    note_touched(path);
     check(guestfs_write(g_.get(), path.c_str(), content.data(), content.size()), "writing", path);
 }
 
 void GuestImageFs::append(const std::string& path, const std::string& content) {
     check_image_path(path);
+    note_touched(path);
     check(guestfs_write_append(g_.get(), path.c_str(), content.data(), content.size()), "appending",
           path);
 }
 
 void GuestImageFs::mkdir_p(const std::string& path) {
     check_image_path(path);
+    note_touched(path);
     check(guestfs_mkdir_p(g_.get(), path.c_str()), "creating the directory", path);
 }
 
@@ -64,6 +78,7 @@ void GuestImageFs::chown(const std::string& path, std::uint32_t uid, std::uint32
 
 void GuestImageFs::symlink(const std::string& target, const std::string& link) {
     check_image_path(link);
+    note_touched(link);
     check(guestfs_ln_sf(g_.get(), target.c_str(), link.c_str()), "creating the symlink", link);
 }
 
@@ -76,11 +91,15 @@ std::string GuestImageFs::readlink(const std::string& path) {
 
 void GuestImageFs::remove(const std::string& path) {
     check_image_path(path);
+    note_touched(path);
     check(guestfs_rm_f(g_.get(), path.c_str()), "removing", path);
 }
 
 void GuestImageFs::tar_in(const std::filesystem::path& tarball, const std::string& dir) {
     check_image_path(dir);
+    for (const auto& name : archive_entry_names(tarball)) {
+        note_touched((std::filesystem::path(dir) / name).string());
+    }
     check(guestfs_tar_in(g_.get(), tarball.c_str(), dir.c_str()), "unpacking an archive into", dir);
 }
 

@@ -4,6 +4,9 @@
 #include "guestfs_handle.hpp"
 #include "pimint/image_fs.hpp"
 
+#include <set>
+#include <string>
+
 namespace pimint {
 
 class GuestImageFs final : public ImageFs {
@@ -29,11 +32,17 @@ public:
     std::vector<std::string> list(const std::string& dir) override;
     SpaceInfo space(const std::string& path) override;
 
+    // Every path written, created, removed or unpacked through this object, with the
+    // directories above it (whose mtimes such changes move), for Appliance::clamp_mtimes.
+    const std::set<std::string>& touched() const { return touched_; }
+
 private:
     void check(int rc, const std::string& op, const std::string& path) const;
+    void note_touched(const std::string& path);
 
     GuestfsHandle& g_;
     std::string image_;
+    std::set<std::string> touched_;
 };
 
 } // namespace pimint

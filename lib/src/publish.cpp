@@ -2,6 +2,7 @@
 
 #include "bmap.hpp"
 #include "image_archive.hpp"
+#include "image_shrink.hpp"
 #include "imager_list.hpp"
 #include "output_lock.hpp"
 #include "pimint/error.hpp"
@@ -9,6 +10,7 @@
 #include "pimint/interrupt.hpp"
 #include "pimint/partition_table.hpp"
 #include "secret_scan.hpp"
+#include "source_date.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -90,14 +92,8 @@ std::int64_t publish_date(const PublishOptions& options) {
     if (options.date) {
         return *options.date;
     }
-    if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch != nullptr && *epoch) {
-        char* end = nullptr;
-        const long long value = std::strtoll(epoch, &end, 10);
-        if (*end != '\0' || value < 0) {
-            throw Error(ErrorCategory::usage, "SOURCE_DATE_EPOCH",
-                        fmt::format("\"{}\" is not a number of seconds since 1970", epoch));
-        }
-        return value;
+    if (const auto epoch = source_date_epoch()) {
+        return *epoch;
     }
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -115,7 +111,11 @@ PublishResult publish(const PublishOptions& options) {
     };
     const std::vector<Input> inputs = resolve_inputs(options.inputs);
     for (const auto& in : inputs) {
-        require_pi_layout(read_partition_table(in.path), in.path);
+        const PartitionTable table = read_partition_table(in.path);
+        require_pi_layout(table, in.path);
+        if (options.shrink) {
+            require_root_last(table, in.path);
+        }
     }
     const std::int64_t date = publish_date(options);
     const auto& dir = options.output_dir;
@@ -134,6 +134,8 @@ PublishResult publish(const PublishOptions& options) {
                             copies.back()->final_path());
     }
     appliance.launch();
+    std::vector<std::string> growth(inputs.size());
+    std::vector<std::uint64_t> root_sectors(inputs.size());
     for (size_t i = 0; i < inputs.size(); ++i) {
         appliance.mount(static_cast<int>(i));
         const auto found = find_secrets(appliance.fs());
@@ -149,10 +151,25 @@ PublishResult publish(const PublishOptions& options) {
         for (const auto& f : found) {
             say(fmt::format("{}: publishing although it holds {}", inputs[i].name, f));
         }
+        if (options.shrink) {
+            growth[i] =
+                arrange_first_boot_growth(appliance.fs(), appliance.layout(), inputs[i].path);
+            appliance.clamp_mtimes(date);
+            say(fmt::format("{}: shrinking the root filesystem", inputs[i].name));
+            root_sectors[i] =
+                appliance.shrink_root(static_cast<int>(i), options.shrink_margin_bytes);
+            appliance.mount(static_cast<int>(i));
+        }
         say(fmt::format("{}: discarding free space", inputs[i].name));
         appliance.trim_free_space();
     }
     appliance.shutdown();
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        if (options.shrink) {
+            cut_after_root(copies[i]->temp_path(), appliance.partition_table(static_cast<int>(i)),
+                           root_sectors[i], inputs[i].path);
+        }
+    }
 
     PublishResult result;
     std::string sums;
@@ -164,6 +181,7 @@ PublishResult publish(const PublishOptions& options) {
         img.name = in.name;
         img.source = in.path;
         img.cluster_node = in.cluster_node;
+        img.first_boot_growth = growth[i];
         say(fmt::format("{}: mapping blocks", in.name));
         const BlockMap map = make_block_map(copy);
         img.image_size = map.image_size;

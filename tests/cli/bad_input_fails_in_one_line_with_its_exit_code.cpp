@@ -1,7 +1,8 @@
 // The bad-input matrix of the CLI: every mistake a user can make in a recipe or a
 // cluster spec, and an image too full for the recipe, ends with exactly one line on
 // stderr naming the file (and line:column where there is one), the problem and the fix,
-// a distinct exit code, nothing on stdout and nothing written to the output directory.
+// a distinct exit code, nothing on stdout and nothing written to the output directory;
+// so do a malformed SOURCE_DATE_EPOCH and a --keys directory without keys.
 // (Bad images: inspect_command_reports_facts_and_errors; a full or read-only output
 // directory: full_or_read_only_output_fails_cleanly.)
 #include "disk_image.hpp"
@@ -129,6 +130,39 @@ TEST_CASE("bad recipes and cluster specs: one exact line, exit code 3, no output
             CHECK(r.err == expected + "\n");
         }
         CHECK(r.out.empty());
+        CHECK_FALSE(std::filesystem::exists(out));
+    }
+}
+
+TEST_CASE("reproducible-build mistakes: a bad SOURCE_DATE_EPOCH, --keys without keys") {
+    test::TempDir dir;
+    const auto base = dir / "base.img";
+    test::write_mbr_image(base, 8 << 20, {{0x0c, 2048, 4096}, {0x83, 6144, 8192}});
+    test::write_file(dir / "cluster.toml", "[cluster]\nworkers = 1\n");
+    const auto out = dir / "out";
+    const auto cluster = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args{
+            test::pimint_exe(), "cluster",     (dir / "cluster.toml").string(),
+            "--base",           base.string(), "-o",
+            out.string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return test::run(args);
+    };
+    {
+        const auto r = cluster({"--keys", dir.path().string()});
+        CHECK(r.exit_code == 2);
+        CHECK(r.err == fmt::format("pimint: {}: --keys: holds no keys.json (nor "
+                                   ".pimint/keys.json); give an earlier cluster output directory\n",
+                                   dir.path().string()));
+        CHECK_FALSE(std::filesystem::exists(out));
+    }
+    {
+        REQUIRE(::setenv("SOURCE_DATE_EPOCH", "yesterday", 1) == 0);
+        const auto r = cluster({});
+        ::unsetenv("SOURCE_DATE_EPOCH");
+        CHECK(r.exit_code == 2);
+        CHECK(r.err == "pimint: SOURCE_DATE_EPOCH: \"yesterday\" is not a number of seconds "
+                       "since 1970; unset it or give one such as $(git log -1 --format=%ct)\n");
         CHECK_FALSE(std::filesystem::exists(out));
     }
 }

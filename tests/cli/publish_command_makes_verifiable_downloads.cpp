@@ -3,15 +3,19 @@
 // findings are covered by secret_scan_finds_private_keys_and_default_passwords), and
 // with --allow-secrets writes archives that decompress to the recorded images,
 // block maps that bmaptool copies byte for byte, SHA256SUMS that sha256sum accepts and
-// an os_list.json valid against the Imager schema in schemas/. The inputs stay as they were.
+// an os_list.json valid against the Imager schema in schemas/; --shrink cuts an image to
+// its data plus a margin, only where the image can grow back at first boot. The inputs
+// stay as they were.
 #include "disk_image.hpp"
 #include "run.hpp"
 #include "temp_dir.hpp"
 #include "test_image.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <pimint/files.hpp>
+#include <pimint/partition_table.hpp>
 
 using namespace pimint;
 
@@ -144,6 +148,79 @@ TEST_CASE("publish refuses secrets, and its archives check out with xz, bmaptool
                       extracted.string() + "'")
                     .exit_code == 0);
         CHECK(sha256_file(extracted) == img["image_sha256"]);
+    }
+
+    {
+        // --shrink needs a way for the image to grow back at first boot; the plain test
+        // image (Debian minbase) has neither Raspbian's init_resize.sh nor sfdisk
+        const auto r =
+            test::run({test::pimint_exe(), "publish", (cluster / "worker001.img").string(), "-o",
+                       (dir / "refused").string(), "--allow-secrets", "--shrink"});
+        CHECK(r.exit_code == 4);
+        CHECK(r.err == "pimint: " + (cluster / "worker001.img").string() +
+                           ": cannot be shrunk: it has neither Raspbian's "
+                           "/usr/lib/raspi-config/init_resize.sh nor sfdisk to grow its root at "
+                           "first boot; publish it without --shrink\n");
+        CHECK(no_archives(dir / "refused"));
+    }
+
+    {
+        // --shrink on an image with Raspbian's first-boot resizers: the root filesystem is
+        // cut to its data plus the margin, partition 2 ends where the file does, the
+        // filesystem checks clean, and cmdline.txt runs init_resize.sh at first boot
+        test::write_file(dir / "raspbian.toml", R"([[files]]
+path = "/usr/lib/raspi-config/init_resize.sh"
+content = "#!/bin/sh\n"
+mode = "0755"
+[[files]]
+path = "/etc/init.d/resize2fs_once"
+content = "#!/bin/sh\n"
+mode = "0755"
+)");
+        const auto raspbian = dir / "raspbian.img";
+        REQUIRE(test::run({test::pimint_exe(), "apply", (dir / "raspbian.toml").string(), "--base",
+                           (cluster / "worker001.img").string(), "-o", raspbian.string(), "-q"})
+                    .exit_code == 0);
+        const auto pub = dir / "shrunk";
+        const auto r = test::run({test::pimint_exe(), "publish", raspbian.string(), "-o",
+                                  pub.string(), "--allow-secrets", "--format", "gz", "--shrink",
+                                  "--shrink-margin", "64", "--json"});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        const auto img = nlohmann::json::parse(r.out)["images"][0];
+        CHECK(img["first_boot_growth"] == "init_resize.sh");
+        const auto extracted = dir / "shrunk.img";
+        REQUIRE(shell("gzip -dc '" + (pub / "raspbian.img.gz").string() + "' > '" +
+                      extracted.string() + "'")
+                    .exit_code == 0);
+        CHECK(sha256_file(extracted) == img["image_sha256"]);
+        const auto size = std::filesystem::file_size(extracted);
+        MESSAGE(fmt::format("shrunk {} to {} bytes", std::filesystem::file_size(raspbian), size));
+        CHECK(size < std::filesystem::file_size(raspbian));
+        CHECK(size % (4 << 20) == 0);
+        const auto table = read_partition_table(extracted);
+        const auto& root = table.partitions.at(1);
+        CHECK(root.offset() + root.size() == size);
+        const auto part = dir / "root.part";
+        REQUIRE(
+            shell(fmt::format("dd if='{}' of='{}' bs=512 skip={} count={} conv=sparse "
+                              "status=none",
+                              extracted.string(), part.string(), root.start_sector, root.sectors))
+                .exit_code == 0);
+        const auto fsck = test::run({"e2fsck", "-fn", part.string()});
+        INFO(fsck.out);
+        CHECK(fsck.exit_code == 0);
+        // Free space left: the margin, give or take the 4 MiB alignment and ext4's overhead.
+        const auto df = shell("dumpe2fs -h '" + part.string() +
+                              "' 2>/dev/null | sed -n 's/^Free blocks: *//p'");
+        const auto free_bytes = std::stoull(df.out) * 4096;
+        CHECK(free_bytes >= (60ULL << 20));
+        CHECK(free_bytes <= (80ULL << 20));
+        const auto cmdline =
+            shell(fmt::format("mcopy -n -i '{}@@{}' ::cmdline.txt -", extracted.string(),
+                              table.partitions.at(0).offset()));
+        CHECK(cmdline.out.find(" init=/usr/lib/raspi-config/init_resize.sh") != std::string::npos);
+        CHECK(std::count(cmdline.out.begin(), cmdline.out.end(), '\n') == 1);
     }
 
     {

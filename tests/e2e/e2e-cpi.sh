@@ -1,8 +1,8 @@
 #!/bin/sh
 # Installed on the e2e master and started at its first boot: waits until both workers
 # accept the cluster key over ssh, runs the classic cpi across the three nodes as pi
-# with no input (a prompt fails instead of hanging), reports on the serial console and
-# powers the master off. Lines for the harness start with "E2E".
+# with no input (a prompt fails instead of hanging), reports the workers' root filesystem
+# sizes and the result on the serial console and powers the master off. Lines for the harness start with "E2E".
 console=/dev/ttyAMA0
 report() { echo "E2E: $*" >"$console"; }
 report "master up after $(cut -d' ' -f1 /proc/uptime) s"
@@ -27,4 +27,9 @@ su - pi -c 'timeout 900 /home/pi/mpich2-install/bin/mpiexec -f /home/pi/machinef
 status=$?
 sed 's/^/E2E-OUT: /' /tmp/cpi.out >"$console"
 report "mpiexec exit $status"
+# worker002 was published with --shrink: its root should have grown to the whole disk.
+for host in worker001 worker002; do
+    size=$(su pi -c "ssh -o BatchMode=yes $host df -B1 --output=size /" </dev/null | tail -n 1)
+    report "$host root filesystem bytes: $size"
+done
 poweroff

@@ -28,6 +28,7 @@ int run_cluster(const std::vector<std::string>& args) {
     std::string recipe;
     std::string base;
     std::string out;
+    std::string keys;
     bool json = false;
     po::options_description desc("Options");
     desc.add_options() //
@@ -42,6 +43,9 @@ int run_cluster(const std::vector<std::string>& args) {
          "master.img is rebuilt to list them") //
         ("output,o", po::value(&out)->required(),
          "output directory for master.img, worker001.img, ...") //
+        ("keys", po::value(&keys),
+         "take the SSH keys from DIR (an earlier output directory) instead of making new ones; "
+         "with $SOURCE_DATE_EPOCH set, rebuilds then give the same files") //
         ("set", po::value(&options.overrides)->composing(),
          "override a recipe value: --set table.key=value") //
         ("json", po::bool_switch(&json), "print the result as JSON");
@@ -50,21 +54,23 @@ int run_cluster(const std::vector<std::string>& args) {
     positional.add("recipe", 1);
     if (!parse_command_line(
             "cluster",
-            "RECIPE --base IMAGE [--workers N | --add-workers K] -o DIR [--set table.key=value "
-            "...]\n\n"
+            "RECIPE --base IMAGE [--workers N | --add-workers K] -o DIR [--keys DIR] "
+            "[--set table.key=value ...]\n\n"
             "Writes DIR/master.img and DIR/worker001.img ... (names from the recipe's [cluster] "
             "table), each with its own host name, address, SSH host keys and machine-id; the "
             "master's key in every authorized_keys, the master's known_hosts and machinefile "
             "listing every node; plus DIR/manifest.json and DIR/SHA256SUMS. The cluster's SSH keys "
             "are kept in DIR/.pimint/keys.json (0600), so running again on DIR resumes: images "
             "already finished from the same inputs are kept, the rest are made with the same "
-            "keys.",
+            "keys. With $SOURCE_DATE_EPOCH set (and --keys), files written into the images are "
+            "dated at that time and nothing random is added: two builds give the same files.",
             desc, positional, args, common)) {
         return 0;
     }
     options.recipe = recipe;
     options.base = base;
     options.output_dir = out;
+    options.keys_dir = keys;
     StatusDisplay status(common.verbose, common.quiet);
     options.status = status.callback();
     options.progress = status.progress_callback();

@@ -6,6 +6,7 @@
 #include "pimint/image_fs.hpp"
 #include "pimint/partition_table.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -55,6 +56,13 @@ public:
     // its ext4 filesystem with it. Unmounts first.
     void grow_root(int index);
 
+    // Shrinks the ext4 root filesystem of image `index` to its minimum plus
+    // `margin_bytes`, ending on a 4 MiB boundary of the disk, and returns the sector
+    // count partition 2 should then have (its current one when that is no larger). Only
+    // the filesystem changes: the caller rewrites the partition table and cuts the file
+    // once the appliance has stopped. Unmounts first.
+    std::uint64_t shrink_root(int index, std::uint64_t margin_bytes);
+
     // The label of filesystem `partition` (1 boot, 2 root) of image `index` ("boot",
     // "rootfs" on Raspbian); empty when it has none.
     std::string filesystem_label(int index, int partition);
@@ -71,6 +79,11 @@ public:
     ImageFs& fs();
     const Layout& layout() const;
     void unmount();
+    // Sets the modification time of every file, directory and symlink changed through
+    // fs() since mount() (and of the directories above them) that is newer than `epoch`
+    // to `epoch`, as SOURCE_DATE_EPOCH asks: what pimint writes otherwise carries the
+    // build's clock. Returns how many were changed.
+    size_t clamp_mtimes(std::int64_t epoch);
     // Before launch(): lets writable drives pass discards through to their files. Only
     // for trim_free_space(); left off otherwise, as nothing else needs it.
     void enable_discard();

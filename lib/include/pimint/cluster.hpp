@@ -90,6 +90,11 @@ struct ClusterOptions {
     // manifest entry matches their inputs are kept, the others (re)built with the same keys.
     std::filesystem::path output_dir;
     std::optional<int> workers; // overrides [cluster].workers (default: as recorded in DIR)
+    // Take the SSH keys from here (DIR/keys.json, or an earlier output directory's
+    // DIR/.pimint/keys.json) instead of generating them: with SOURCE_DATE_EPOCH set, two
+    // builds from the same inputs then give the same files in every image. Keys are
+    // never derived from a seed; every key the cluster needs must be there.
+    std::filesystem::path keys_dir;
     // Adds this many workers to the cluster in output_dir (same keys, next numbers);
     // master.img is rebuilt with the new hosts, machinefile and known_hosts.
     int add_workers = 0;

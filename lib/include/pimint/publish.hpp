@@ -1,8 +1,8 @@
 // Images made ready for download: each input image is copied, checked for secrets,
-// its free space discarded (deleted data neither ships nor compresses), and compressed
-// with libarchive; beside the archives go a bmaptool block map per image, SHA256SUMS,
-// and an os_list JSON that Raspberry Pi Imager reads as a custom repository. Inputs are
-// only read.
+// optionally shrunk, its free space discarded (deleted data neither ships nor
+// compresses), and compressed with libarchive; beside the archives go a bmaptool block
+// map per image, SHA256SUMS, and an os_list JSON that Raspberry Pi Imager reads as a
+// custom repository. Inputs are only read.
 #pragma once
 
 #include "pimint/appliance.hpp"
@@ -34,6 +34,12 @@ struct PublishOptions {
     ArchiveFormat format = ArchiveFormat::xz;
     // Publish even when an image holds a private user key or a default password.
     bool allow_secrets = false;
+    // Shrink each image's root filesystem to its minimum plus shrink_margin_bytes and
+    // cut the partition and the file after it; the image grows back to the whole card
+    // at first boot (Raspbian's init_resize.sh where the image has it, otherwise a
+    // first-boot service using the image's sfdisk and resize2fs).
+    bool shrink = false;
+    std::uint64_t shrink_margin_bytes = 256ULL << 20;
     // Prefix of each archive's URL in os_list.json ("https://example.org/class1/");
     // empty: the bare file name, for a list served from the archives' directory.
     std::string url_base;
@@ -58,6 +64,9 @@ struct PublishedImage {
     std::string archive_sha256;
     double compress_seconds = 0; // writing the archive alone, for benchmarks
     bool cluster_node = false; // from a cluster output (its directory has manifest.json)
+    // With shrink: how the image grows at first boot ("init_resize.sh" or
+    // "pimint-grow-root.service"); empty otherwise.
+    std::string first_boot_growth;
 };
 
 struct PublishResult {

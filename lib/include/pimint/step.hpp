@@ -100,6 +100,9 @@ struct StepContext {
     const NodeContext& node;
     std::string recipe_dir; // for files named relative to the recipe
     StatusCallback status;  // for steps that take long (host builds)
+    // $SOURCE_DATE_EPOCH when set: the build must be reproducible, so nothing random
+    // that is not an input (password salts are derived instead).
+    std::optional<std::int64_t> source_date;
 };
 
 class Step {

@@ -95,7 +95,7 @@ public:
         const auto tar =
             archive.path.parent_path() / fmt::format(".install-{}-{}.tar", archive.key, ::getpid());
         const RemoveOnExit remove(tar);
-        copy_archive_with_owner(archive.path, tar, owner.uid, owner.gid);
+        copy_archive_with_owner(archive.path, tar, owner.uid, owner.gid, ctx.source_date);
         ctx.fs.tar_in(tar, "/");
     }
 

@@ -5,6 +5,7 @@
 #include "../validate.hpp"
 #include "builtin_steps.hpp"
 #include "pimint/error.hpp"
+#include "pimint/files.hpp"
 #include "support.hpp"
 
 #include <crypt.h>
@@ -23,9 +24,22 @@ std::string sha512_crypt(const std::string& password, const char* setting) {
     return hash;
 }
 
-std::string new_sha512_hash(const std::string& password) {
+// A random salt; with SOURCE_DATE_EPOCH set, one derived from the build's inputs (its
+// date, the node and the user, never the password) so that rebuilds give the same
+// shadow file. A salt needs to be unique, not secret.
+std::string new_sha512_hash(const std::string& password, const StepContext& ctx,
+                            const std::string& user) {
+    std::string input;
+    if (ctx.source_date) {
+        const std::string digest = sha256_text(fmt::format(
+            "pimint password salt\n{}\n{}\n{}\n", *ctx.source_date, ctx.node.hostname, user));
+        for (size_t i = 0; i < 32; i += 2) {
+            input.push_back(static_cast<char>(std::stoi(digest.substr(i, 2), nullptr, 16)));
+        }
+    }
     char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-    if (crypt_gensalt_rn("$6$", 0, nullptr, 0, setting, sizeof setting) == nullptr) {
+    if (crypt_gensalt_rn("$6$", 0, input.empty() ? nullptr : input.data(),
+                         static_cast<int>(input.size()), setting, sizeof setting) == nullptr) {
         throw Error(ErrorCategory::internal, "crypt", "cannot make a password salt");
     }
     return sha512_crypt(password, setting);
@@ -80,7 +94,7 @@ public:
     void apply(StepContext& ctx) const override {
         const Account account = find_account(ctx.fs, user_);
         if (password_ || !hash_.empty()) {
-            set_password(ctx.fs, account);
+            set_password(ctx, account);
         }
         if (!keys_.empty()) {
             add_keys(ctx.fs, account);
@@ -103,7 +117,8 @@ public:
     }
 
 private:
-    void set_password(ImageFs& fs, const Account& account) const {
+    void set_password(const StepContext& ctx, const Account& account) const {
+        ImageFs& fs = ctx.fs;
         std::string shadow;
         bool found = false;
         const std::string current_shadow = fs.read("/etc/shadow");
@@ -118,7 +133,7 @@ private:
                     // Keep a hash that already matches, so reapplying changes nothing.
                     const bool matches = current.starts_with("$6$") &&
                                          sha512_crypt(*password_, current.c_str()) == current;
-                    hash = matches ? current : new_sha512_hash(*password_);
+                    hash = matches ? current : new_sha512_hash(*password_, ctx, account.name);
                 }
                 shadow += fmt::format("{}:{}{}\n", account.name, hash, line.substr(second));
                 found = true;
