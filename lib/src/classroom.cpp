@@ -224,6 +224,9 @@ ClassroomResult build_classroom(const ClassroomOptions& options) {
     // The recipe's own node names, to put the prefix before.
     const ClusterSpec recipe_spec = load_cluster_spec(spec.recipe, overrides);
     ClassroomResult result;
+    // The clusters differ only in their [cluster] values: the first makes the stages
+    // (base image + the steps every node shares, MPICH included), the others copy them.
+    const auto stages = make_stage_cache();
     for (const auto& plan : spec.clusters_planned) {
         if (!options.shard.includes(plan.number)) {
             continue;
@@ -240,6 +243,7 @@ ClassroomResult build_classroom(const ClassroomOptions& options) {
         cluster.status = options.status;
         cluster.progress = options.progress;
         cluster.overrides = overrides;
+        cluster.stage_cache = stages;
         const auto set = [&](const std::string& key, const std::string& value) {
             cluster.overrides.push_back(fmt::format("cluster.{}={}", key, quoted(value)));
         };

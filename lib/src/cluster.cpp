@@ -20,6 +20,7 @@
 #include <fmt/ranges.h>
 #include <future>
 #include <memory>
+#include <set>
 #include <unistd.h>
 
 namespace pimint {
@@ -155,6 +156,10 @@ struct Job {
 };
 
 } // namespace
+
+std::shared_ptr<StageCache> make_stage_cache() {
+    return std::make_shared<StageCache>();
+}
 
 ClusterResult build_cluster(const ClusterOptions& options) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -308,24 +313,39 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     for (const size_t i : todo) {
         ++images_per_recipe[role_recipe_path(options, spec, nodes[i].role)];
     }
-    std::map<std::filesystem::path, Recipe> stage_recipes;
+    // Stages an earlier run in this process made from the same inputs are taken as they
+    // are; the others are made (and kept in the cache for later runs).
+    std::set<std::filesystem::path> staged; // role recipes whose nodes copy a stage
+    std::map<std::filesystem::path, std::shared_ptr<const Stage>> stages;
+    std::map<std::filesystem::path, Recipe> stages_to_make;
+    std::map<std::filesystem::path, std::string> stage_keys;
     for (const auto& [path, count] : images_per_recipe) {
-        if (count >= 2) {
-            stage_recipes.emplace(path, Recipe::load(path, options.overrides));
+        if (count < 2) {
+            continue;
+        }
+        staged.insert(path);
+        Recipe recipe = Recipe::load(path, options.overrides);
+        stage_keys[path] = stage_key(header.base_sha256, recipe);
+        if (options.stage_cache && options.stage_cache->stages.contains(stage_keys[path])) {
+            stages[path] = options.stage_cache->stages.at(stage_keys[path]);
+            say(fmt::format("the steps shared by {}'s nodes: stage kept from an earlier cluster",
+                            path.filename().string()));
+        } else {
+            stages_to_make.emplace(path, std::move(recipe));
         }
     }
     const auto node_apply_weight = [&](const PlannedNode& n) {
-        return stage_recipes.contains(role_recipe_path(options, spec, n.role)) ? own_steps_weight
-                                                                               : apply_weight;
+        return staged.contains(role_recipe_path(options, spec, n.role)) ? own_steps_weight
+                                                                        : apply_weight;
     };
     const size_t batches = (todo.size() + batch_size - 1) / batch_size;
     double units = static_cast<double>(batches) * launch_weight;
     for (const size_t i : todo) {
         units += copy_weight + node_apply_weight(nodes[i]) + hash_weight;
     }
-    if (!stage_recipes.empty()) {
+    if (!stages_to_make.empty()) {
         units += launch_weight +
-                 static_cast<double>(stage_recipes.size()) * (copy_weight + apply_weight);
+                 static_cast<double>(stages_to_make.size()) * (copy_weight + apply_weight);
     }
     ProgressTracker progress(options.progress, nodes.size(), todo.size(), units);
     for (size_t i = 0; i < nodes.size(); ++i) {
@@ -333,8 +353,8 @@ ClusterResult build_cluster(const ClusterOptions& options) {
             progress.stage(nodes[i].image_name, "kept");
         }
     }
-    const auto stages = build_stages(
-        options.base, dir, stage_recipes, options.status,
+    auto made = build_stages(
+        options.base, dir, stages_to_make, options.status,
         [&](const std::filesystem::path& recipe, const std::string& what) {
             const std::string label = "shared steps of " + recipe.filename().string();
             if (what == "copying") {
@@ -342,13 +362,19 @@ ClusterResult build_cluster(const ClusterOptions& options) {
             } else if (what == "applying") {
                 // The launch is counted with the first stage applied.
                 progress.stage(label, "applying",
-                               copy_weight + (recipe == stage_recipes.begin()->first
+                               copy_weight + (recipe == stages_to_make.begin()->first
                                                   ? launch_weight
                                                   : 0));
             } else {
                 progress.stage(label, "waiting", apply_weight);
             }
         });
+    for (auto& [path, stage] : made) {
+        if (options.stage_cache) {
+            options.stage_cache->stages[stage_keys.at(path)] = stage;
+        }
+        stages[path] = std::move(stage);
+    }
     for (size_t first = 0; first < todo.size(); first += batch_size) {
         std::vector<Job> jobs;
         for (size_t k = first; k < std::min(todo.size(), first + batch_size); ++k) {
@@ -357,7 +383,7 @@ ClusterResult build_cluster(const ClusterOptions& options) {
             job.steps = job.recipe.step_list();
             if (const auto it = stages.find(role_recipe_path(options, spec, nodes[todo[k]].role));
                 it != stages.end()) {
-                job.stage = &it->second;
+                job.stage = it->second.get();
                 const auto split = job.recipe.split_for_nodes();
                 if (step_names(split.shared) != job.stage->shared_steps) {
                     throw Error(ErrorCategory::internal, nodes[todo[k]].hostname,

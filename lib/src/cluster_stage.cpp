@@ -2,6 +2,7 @@
 
 #include "pimint/apply.hpp"
 #include "pimint/interrupt.hpp"
+#include "pimint/version.hpp"
 #include "source_date.hpp"
 
 #include <fmt/format.h>
@@ -16,7 +17,14 @@ std::vector<std::string> step_names(const std::vector<const Step*>& steps) {
     return names;
 }
 
-std::map<std::filesystem::path, Stage>
+std::string stage_key(const std::string& base_sha256, const Recipe& recipe) {
+    const auto epoch = source_date_epoch();
+    return sha256_text(fmt::format("pimint {}\nbase {}\nsteps {}\ndate {}\n", version(),
+                                   base_sha256, recipe.steps_fingerprint(),
+                                   epoch ? std::to_string(*epoch) : "clock"));
+}
+
+std::map<std::filesystem::path, std::shared_ptr<const Stage>>
 build_stages(const std::filesystem::path& base, const std::filesystem::path& output_dir,
              const std::map<std::filesystem::path, Recipe>& recipes,
              const StatusCallback& status, const StageProgress& on_stage) {
@@ -25,7 +33,7 @@ build_stages(const std::filesystem::path& base, const std::filesystem::path& out
             status(m);
         }
     };
-    std::map<std::filesystem::path, Stage> stages;
+    std::map<std::filesystem::path, std::shared_ptr<const Stage>> stages;
     if (recipes.empty()) {
         return stages;
     }
@@ -37,17 +45,18 @@ build_stages(const std::filesystem::path& base, const std::filesystem::path& out
         on_stage(path, "copying");
         say(fmt::format("copying the base image for the steps shared by {}'s nodes",
                         path.filename().string()));
-        Stage stage;
-        stage.image = std::make_unique<AtomicOutput>(output_dir / fmt::format("stage-{}.img", ++n));
-        sparse_copy(base, stage.image->temp_path());
+        auto stage = std::make_shared<Stage>();
+        stage->image =
+            std::make_unique<AtomicOutput>(output_dir / fmt::format("stage-{}.img", ++n));
+        sparse_copy(base, stage->image->temp_path());
         if (const auto grow = grow_bytes(recipe); grow > 0) {
-            std::filesystem::resize_file(stage.image->temp_path(),
-                                         std::filesystem::file_size(stage.image->temp_path()) +
+            std::filesystem::resize_file(stage->image->temp_path(),
+                                         std::filesystem::file_size(stage->image->temp_path()) +
                                              grow);
         }
         // Errors name the base image: the stage is never a file the user sees.
-        drives[path] = appliance.add_image(stage.image->temp_path(), Access::read_write, base);
-        stage.shared_steps = step_names(recipe.split_for_nodes().shared);
+        drives[path] = appliance.add_image(stage->image->temp_path(), Access::read_write, base);
+        stage->shared_steps = step_names(recipe.split_for_nodes().shared);
         stages.emplace(path, std::move(stage));
     }
     appliance.launch();

@@ -3,7 +3,8 @@
 // N times. Instead, each role recipe with several images to make is applied once, for
 // its shared steps (Recipe::split_for_nodes), to a copy of the base image: the stage.
 // Node images are copied from their stage and get only their own steps (name, address,
-// keys). All stages are made in one appliance launch.
+// keys). All stages are made in one appliance launch. A classroom's clusters differ only
+// in their [cluster] values, so they share their stages through a StageCache.
 #pragma once
 
 #include "pimint/appliance.hpp"
@@ -20,17 +21,28 @@ namespace pimint {
 
 struct Stage {
     // Under a temporary name in the output directory and never committed: it goes with
-    // the run, and a killed run's stage is a stale temporary for the next one.
+    // the run (or the StageCache that keeps it), and a killed run's stage is a stale
+    // temporary for the next one.
     std::unique_ptr<AtomicOutput> image;
     std::vector<std::string> shared_steps; // names, to check each node recipe against
 };
+
+// Stages kept across build_cluster calls, by stage_key.
+class StageCache {
+public:
+    std::map<std::string, std::shared_ptr<const Stage>> stages;
+};
+
+// What a stage is made from: the base image, the recipe's steps (not its cluster
+// values), SOURCE_DATE_EPOCH and the pimint version.
+std::string stage_key(const std::string& base_sha256, const Recipe& recipe);
 
 // One stage per recipe in `recipes` (role recipe path → the recipe loaded with the
 // run's --set values), grown as the recipe asks. `on_stage` is told each stage's
 // progress ("copying", "applying", "done").
 using StageProgress = std::function<void(const std::filesystem::path& recipe,
                                          const std::string& stage)>;
-std::map<std::filesystem::path, Stage>
+std::map<std::filesystem::path, std::shared_ptr<const Stage>>
 build_stages(const std::filesystem::path& base, const std::filesystem::path& output_dir,
              const std::map<std::filesystem::path, Recipe>& recipes,
              const StatusCallback& status, const StageProgress& on_stage);

@@ -267,6 +267,14 @@ Recipe::NodeSplit Recipe::split_for_nodes() const {
 }
 
 std::string Recipe::fingerprint() const {
+    return fingerprint_of(true);
+}
+
+std::string Recipe::steps_fingerprint() const {
+    return fingerprint_of(false);
+}
+
+std::string Recipe::fingerprint_of(bool cluster_overrides) const {
     std::string material;
     const auto add_file = [&](const std::string& kind, const std::filesystem::path& file) {
         material += fmt::format("{} {} {}\n", kind, file.string(), sha256_file(file));
@@ -275,7 +283,9 @@ std::string Recipe::fingerprint() const {
         add_file("recipe", file);
     }
     for (const auto& o : overrides_) {
-        material += fmt::format("set {}\n", o);
+        if (cluster_overrides || !o.starts_with("cluster.")) {
+            material += fmt::format("set {}\n", o);
+        }
     }
     for (const auto& step : steps_) {
         for (const auto& input : step->host_inputs()) {

@@ -110,3 +110,38 @@ TEST_CASE("a class of two clusters resumes after Ctrl-C and shares no key across
     CHECK(sharded["clusters"][0]["name"] == "cluster02");
     CHECK(sharded["summary_written"] == false);
 }
+
+TEST_CASE("a classroom makes the steps its clusters share once, for all of them") {
+    const auto base = test::test_image("stretch");
+    test::TempDir dir;
+    const std::string shipped =
+        std::string(std::getenv("PIMINT_SOURCE_ROOT")) + "/recipes/raspbian-node.toml";
+    test::write_file(dir / "cluster.toml", "include = [\"" + shipped + "\"]\n[cluster]\n");
+    test::write_file(dir / "class.toml", "[classroom]\nrecipe = \"cluster.toml\"\n"
+                                         "clusters = 2\nworkers = 2\n"
+                                         "subnet = \"10.{number}.0.0/24\"\n");
+    const auto out = dir / "class";
+    const auto r = test::run({test::pimint_exe(), "classroom", (dir / "class.toml").string(),
+                              "--base", base.string(), "-o", out.string(), "--json", "-v"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto count = [&](const std::string& line) {
+        size_t n = 0;
+        for (size_t at = 0; (at = r.err.find(line, at)) != std::string::npos; at += line.size()) {
+            ++n;
+        }
+        return n;
+    };
+    CHECK(count("applying the steps shared by cluster.toml's nodes") == 1);
+    CHECK(count("the steps shared by cluster.toml's nodes: stage kept from an earlier cluster") ==
+          1);
+    const auto report = nlohmann::json::parse(r.out);
+    REQUIRE(report["clusters"].size() == 2);
+    CHECK(report["clusters"][1]["nodes"][0]["hostname"] == "c02-master");
+    CHECK(cluster_complete(out / "cluster01"));
+    CHECK(cluster_complete(out / "cluster02"));
+    // The stage, kept in cluster01 under a temporary name while cluster02 used it, is gone.
+    for (const auto& e : std::filesystem::recursive_directory_iterator(out)) {
+        CHECK_FALSE(e.path().filename().string().starts_with(".pimint-tmp"));
+    }
+}

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,6 +82,14 @@ struct ProgressEvent {
 };
 using ProgressCallback = std::function<void(const ProgressEvent&)>;
 
+// Stages (the base image with the steps every node shares applied) kept for later
+// build_cluster calls in the same process, which then skip making them again: the
+// clusters of a classroom differ only in their [cluster] values and share their stages.
+// The stage files stay, under temporary names, in the output directory of the run that
+// made them until the cache is destroyed.
+class StageCache;
+std::shared_ptr<StageCache> make_stage_cache();
+
 struct ClusterOptions {
     std::filesystem::path recipe;
     std::vector<std::string> overrides; // --set, applied to every node's recipe
@@ -98,6 +107,8 @@ struct ClusterOptions {
     // Adds this many workers to the cluster in output_dir (same keys, next numbers);
     // master.img is rebuilt with the new hosts, machinefile and known_hosts.
     int add_workers = 0;
+    // Reuse and keep stages here (see StageCache); null: the run's stages go with it.
+    std::shared_ptr<StageCache> stage_cache;
     // Images edited per appliance launch; libguestfs takes at most 255 drives.
     size_t drives_per_launch = 250;
     StatusCallback status;     // free-form status lines (steps, MPICH build)

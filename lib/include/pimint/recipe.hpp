@@ -31,6 +31,9 @@ public:
     // the --set values and the host files steps read (MPICH source, [[files]] sources).
     // Equal fingerprints on the same base image give the same edits.
     std::string fingerprint() const;
+    // The same without the --set cluster.* values: they name and address a cluster's
+    // nodes but change no step, so clusters that differ only there share their stage.
+    std::string steps_fingerprint() const;
 
     // For many nodes made from one recipe (pimint cluster): `shared` are the steps that
     // give every node the same edit, which can be applied once to an image the nodes are
@@ -51,6 +54,7 @@ public:
 
 private:
     Recipe() = default;
+    std::string fingerprint_of(bool cluster_overrides) const;
     std::filesystem::path path_;
     std::vector<std::filesystem::path> files_;
     std::vector<std::string> overrides_;
