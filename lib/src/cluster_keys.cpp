@@ -5,7 +5,11 @@
 #include "pimint/files.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <fstream>
+#include <functional>
+#include <future>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <sys/stat.h>
@@ -115,23 +119,45 @@ bool same_keys(const ClusterKeys& a, const ClusterKeys& b) {
 
 bool complete_cluster_keys(ClusterKeys& keys, const std::string& key_type,
                            const std::vector<PlannedNode>& nodes) {
-    bool added = false;
+    // ssh-keygen takes a second for a 3072-bit RSA key: the keys of a large cluster are
+    // made on every core, each task one node's three host keys (or the user's key).
+    std::vector<std::function<void()>> tasks;
+    std::optional<SshKeyPair> user;
     if (!keys.user) {
-        keys.user = generate_ssh_key(key_type, "pi@" + nodes.front().hostname);
-        added = true;
+        tasks.emplace_back(
+            [&] { user = generate_ssh_key(key_type, "pi@" + nodes.front().hostname); });
     }
+    std::map<std::string, NodeKeys> made;
     for (const auto& node : nodes) {
-        if (keys.hosts.count(node.hostname) != 0) {
-            continue;
+        if (keys.hosts.count(node.hostname) == 0 && made.count(node.hostname) == 0) {
+            made[node.hostname] = {};
         }
-        NodeKeys nk;
-        for (const char* type : host_key_types) {
-            nk.host_keys.push_back(generate_ssh_key(type, "root@" + node.hostname, 3072));
-        }
-        keys.hosts[node.hostname] = std::move(nk);
-        added = true;
     }
-    return added;
+    for (auto& entry : made) {
+        tasks.emplace_back([&entry] {
+            for (const char* type : host_key_types) {
+                entry.second.host_keys.push_back(
+                    generate_ssh_key(type, "root@" + entry.first, 3072));
+            }
+        });
+    }
+    const size_t parallel = std::max(1U, std::thread::hardware_concurrency());
+    for (size_t first = 0; first < tasks.size(); first += parallel) {
+        std::vector<std::future<void>> running;
+        for (size_t i = first; i < std::min(tasks.size(), first + parallel); ++i) {
+            running.push_back(std::async(std::launch::async, tasks[i]));
+        }
+        for (auto& r : running) {
+            r.get();
+        }
+    }
+    if (user) {
+        keys.user = std::move(user);
+    }
+    for (auto& [hostname, nk] : made) {
+        keys.hosts[hostname] = std::move(nk);
+    }
+    return !tasks.empty();
 }
 
 void save_cluster_keys(const std::filesystem::path& output_dir, const ClusterKeys& keys) {
