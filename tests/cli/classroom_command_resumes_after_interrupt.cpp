@@ -38,17 +38,24 @@ std::set<std::string> public_keys(const std::filesystem::path& cluster_dir) {
     return out;
 }
 
-} // namespace
-
-TEST_CASE("a class of two clusters resumes after Ctrl-C and shares no key across clusters") {
-    const auto base = test::test_image("stretch");
-    test::TempDir dir;
+// DIR/class.toml: 2 clusters x 2 workers of the shipped raspbian-node recipe, plus `extra`
+// class keys.
+void write_class(const test::TempDir& dir, const std::string& extra) {
     const std::string shipped =
         std::string(std::getenv("PIMINT_SOURCE_ROOT")) + "/recipes/raspbian-node.toml";
     test::write_file(dir / "cluster.toml", "include = [\"" + shipped + "\"]\n[cluster]\n");
     test::write_file(dir / "class.toml", "[classroom]\nrecipe = \"cluster.toml\"\n"
                                          "clusters = 2\nworkers = 2\n"
-                                         "subnet = \"10.{number}.0.0/24\"\ngateway_host = 1\n");
+                                         "subnet = \"10.{number}.0.0/24\"\n" +
+                                             extra);
+}
+
+} // namespace
+
+TEST_CASE("a class of two clusters resumes after Ctrl-C and shares no key across clusters") {
+    const auto base = test::test_image("stretch");
+    test::TempDir dir;
+    write_class(dir, "gateway_host = 1\n");
     const auto out = dir / "class";
 
     const pid_t pid = ::fork();
@@ -114,12 +121,7 @@ TEST_CASE("a class of two clusters resumes after Ctrl-C and shares no key across
 TEST_CASE("a classroom makes the steps its clusters share once, for all of them") {
     const auto base = test::test_image("stretch");
     test::TempDir dir;
-    const std::string shipped =
-        std::string(std::getenv("PIMINT_SOURCE_ROOT")) + "/recipes/raspbian-node.toml";
-    test::write_file(dir / "cluster.toml", "include = [\"" + shipped + "\"]\n[cluster]\n");
-    test::write_file(dir / "class.toml", "[classroom]\nrecipe = \"cluster.toml\"\n"
-                                         "clusters = 2\nworkers = 2\n"
-                                         "subnet = \"10.{number}.0.0/24\"\n");
+    write_class(dir, "");
     const auto out = dir / "class";
     const auto r = test::run({test::pimint_exe(), "classroom", (dir / "class.toml").string(),
                               "--base", base.string(), "-o", out.string(), "--json", "-v"});
