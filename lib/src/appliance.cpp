@@ -24,6 +24,7 @@ struct Drive {
     std::filesystem::path name; // for errors
     Access access;
     PartitionTable table;
+    std::optional<std::uintmax_t> pending_size; // add_pending_image() until image_filled()
 };
 
 // Does this fstab entry name partition 1 of the image?
@@ -77,6 +78,32 @@ struct Appliance::Impl {
         }
         return *handle;
     }
+
+    // Drive `index`, which must hold its content (no longer pending).
+    Drive& filled(int index) {
+        if (index < 0 || index >= static_cast<int>(drives.size())) {
+            throw Error(ErrorCategory::internal, "appliance", fmt::format("no drive {}", index));
+        }
+        Drive& d = drives[static_cast<size_t>(index)];
+        if (d.pending_size) {
+            throw Error(ErrorCategory::internal, d.name.string(), "used before image_filled()");
+        }
+        return d;
+    }
+
+    // The appliance's name for drive `index` (/dev/sdb ...). Asked once per launch: each
+    // call into the appliance costs a fraction of a second under emulation.
+    const std::string& device(int index) {
+        if (devices.empty()) {
+            devices = take_string_list(guestfs_list_devices(g().get()));
+            if (devices.size() != drives.size()) {
+                throw Error(ErrorCategory::appliance, "appliance",
+                            "the appliance does not show every drive");
+            }
+        }
+        return devices.at(static_cast<size_t>(index));
+    }
+    std::vector<std::string> devices; // device()'s answer
 };
 
 Appliance::Appliance(StatusCallback status)
@@ -96,8 +123,45 @@ int Appliance::add_image(const std::filesystem::path& image, Access access,
     if (access == Access::read_write && ::access(image.c_str(), W_OK) != 0) {
         throw Error(ErrorCategory::io, image.string(), "not writable; check its permissions");
     }
-    impl_->drives.push_back({image, name.empty() ? image : name, access, std::move(table)});
+    impl_->drives.push_back({image, name.empty() ? image : name, access, std::move(table), {}});
     return static_cast<int>(impl_->drives.size()) - 1;
+}
+
+int Appliance::add_pending_image(const std::filesystem::path& image,
+                                 const std::filesystem::path& name) {
+    if (impl_->handle) {
+        throw Error(ErrorCategory::internal, image.string(), "add_pending_image() after launch()");
+    }
+    if (::access(image.c_str(), W_OK) != 0) {
+        throw Error(ErrorCategory::io, image.string(), "not writable; check its permissions");
+    }
+    impl_->drives.push_back(
+        {image, name, Access::read_write, {}, std::filesystem::file_size(image)});
+    return static_cast<int>(impl_->drives.size()) - 1;
+}
+
+void Appliance::image_filled(int index) {
+    auto& g = impl_->g();
+    Drive& drive = impl_->drives.at(static_cast<size_t>(index));
+    if (!drive.pending_size) {
+        throw Error(ErrorCategory::internal, drive.name.string(), "image_filled() twice");
+    }
+    // The appliance sized the drive when it opened the file.
+    if (std::filesystem::file_size(drive.path) != *drive.pending_size) {
+        throw Error(ErrorCategory::internal, drive.name.string(),
+                    "the image was filled at another size than it was added with");
+    }
+    PartitionTable table = read_partition_table(drive.path);
+    require_pi_layout(table, drive.name);
+    drive.table = std::move(table);
+    drive.pending_size.reset();
+    // The guest kernel read the file while it was empty or half-written (its partition
+    // scan at boot, udev's probes). Re-reading the partition table drops those blocks:
+    // the kernel (since 5.x) writes back and invalidates the disk's and each old
+    // partition's caches before it scans again.
+    const std::string device = impl_->device(index);
+    const std::string ctx = drive.name.string();
+    g.check(guestfs_blockdev_rereadpt(g.get(), device.c_str()), ctx + ": reading the partitions");
 }
 
 void Appliance::launch() {
@@ -122,19 +186,13 @@ double Appliance::launch_seconds() const {
 
 const Layout& Appliance::mount(int index) {
     auto& g = impl_->g();
-    if (index < 0 || index >= static_cast<int>(impl_->drives.size())) {
-        throw Error(ErrorCategory::internal, "appliance", fmt::format("no drive {}", index));
-    }
+    const Drive& drive = impl_->filled(index);
     unmount();
-    const Drive& drive = impl_->drives[static_cast<size_t>(index)];
     const std::string ctx = drive.name.string();
-    const auto devices = take_string_list(guestfs_list_devices(g.get()));
-    if (devices.size() != impl_->drives.size()) {
-        throw Error(ErrorCategory::appliance, ctx, "the appliance does not show every drive");
-    }
+    const std::string device = impl_->device(index);
     Layout layout;
-    layout.root_device = devices[static_cast<size_t>(index)] + "2";
-    layout.boot_device = devices[static_cast<size_t>(index)] + "1";
+    layout.root_device = device + "2";
+    layout.boot_device = device + "1";
 
     const auto fs_type = [&](size_t n) {
         return n < drive.table.partitions.size()
@@ -208,53 +266,47 @@ const Layout& Appliance::mount(int index) {
 
 void Appliance::grow_root(int index) {
     auto& g = impl_->g();
-    unmount();
     Drive& drive = impl_->drives.at(static_cast<size_t>(index));
+    impl_->filled(index);
+    unmount();
     const std::string ctx = drive.name.string();
-    const auto devices = take_string_list(guestfs_list_devices(g.get()));
-    const std::string device = devices.at(static_cast<size_t>(index));
+    const std::string& device = impl_->device(index);
     const std::string root = device + "2";
-    const std::int64_t bytes = guestfs_blockdev_getsize64(g.get(), device.c_str());
-    g.check(bytes < 0 ? -1 : 0, ctx);
-    const Partition& p2 =
-        *std::find_if(drive.table.partitions.begin(), drive.table.partitions.end(),
-                      [](const Partition& p) { return p.number == 2; });
+    const auto p2 = std::find_if(drive.table.partitions.begin(), drive.table.partitions.end(),
+                                 [](const Partition& p) { return p.number == 2; });
     for (const auto& p : drive.table.partitions) {
-        if (p.offset() > p2.offset()) {
+        if (p.offset() > p2->offset()) {
             throw Error(
                 ErrorCategory::image, ctx,
                 fmt::format("cannot grow the root partition: partition {} follows it", p.number));
         }
     }
-    const std::int64_t last_sector = bytes / static_cast<std::int64_t>(sector_size) - 1;
     impl_->say("growing the root partition");
-    g.check(guestfs_part_resize(g.get(), device.c_str(), p2.number, last_sector),
-            ctx + ": resizing partition 2");
-    // parted writes a new MBR disk signature, which would orphan every PARTUUID=
-    // reference (cmdline.txt, fstab) and leave the image unbootable: put it back.
-    const char signature[4] = {static_cast<char>(drive.table.disk_id & 0xff),
-                               static_cast<char>((drive.table.disk_id >> 8) & 0xff),
-                               static_cast<char>((drive.table.disk_id >> 16) & 0xff),
-                               static_cast<char>((drive.table.disk_id >> 24) & 0xff)};
-    g.check(guestfs_pwrite_device(g.get(), device.c_str(), signature, sizeof signature, 440) ==
-                    static_cast<int>(sizeof signature)
-                ? 0
-                : -1,
-            ctx + ": restoring the disk signature");
-    g.check(guestfs_blockdev_rereadpt(g.get(), device.c_str()), ctx);
-    g.check(guestfs_e2fsck(g.get(), root.c_str(), GUESTFS_E2FSCK_FORCEALL, 1, -1),
-            ctx + ": checking the root filesystem");
-    g.check(guestfs_resize2fs(g.get(), root.c_str()), ctx + ": growing the root filesystem");
-    g.check(guestfs_sync(g.get()), ctx);
+    // The partition table is edited in the file on the host (one field, so the disk
+    // signature that PARTUUIDs name stays), and the appliance reads it again: faster
+    // under emulation than partitioning tools in the appliance.
+    const std::uint64_t sectors =
+        std::filesystem::file_size(drive.path) / sector_size - p2->start_sector;
+    write_partition_sectors(drive.path, p2->number, sectors, drive.name);
+    p2->sectors = sectors;
+    g.check(guestfs_blockdev_rereadpt(g.get(), device.c_str()), ctx + ": reading the partitions");
+    // Grown while mounted (online), as Raspberry Pi OS does at first boot: no full check
+    // first, which an offline resize2fs insists on.
+    g.check(guestfs_mount(g.get(), root.c_str(), "/"), ctx + ": mounting the root filesystem");
+    const int rc = guestfs_resize2fs(g.get(), root.c_str());
+    const std::string error = rc == -1 ? g.last_error() : std::string();
+    g.check(guestfs_umount_all(g.get()), ctx);
+    if (rc == -1) {
+        throw Error(ErrorCategory::appliance, ctx, "growing the root filesystem failed: " + error);
+    }
 }
 
 std::uint64_t Appliance::shrink_root(int index, std::uint64_t margin_bytes) {
     auto& g = impl_->g();
+    const Drive& drive = impl_->filled(index);
     unmount();
-    const Drive& drive = impl_->drives.at(static_cast<size_t>(index));
     const std::string ctx = drive.name.string();
-    const auto devices = take_string_list(guestfs_list_devices(g.get()));
-    const std::string root = devices.at(static_cast<size_t>(index)) + "2";
+    const std::string root = impl_->device(index) + "2";
     const Partition& p2 =
         *std::find_if(drive.table.partitions.begin(), drive.table.partitions.end(),
                       [](const Partition& p) { return p.number == 2; });
@@ -346,17 +398,17 @@ size_t Appliance::clamp_mtimes(std::int64_t epoch) {
 
 std::string Appliance::filesystem_label(int index, int partition) {
     auto& g = impl_->g();
-    const auto devices = take_string_list(guestfs_list_devices(g.get()));
-    const std::string device = devices.at(static_cast<size_t>(index)) + std::to_string(partition);
+    impl_->filled(index);
+    const std::string device = impl_->device(index) + std::to_string(partition);
     return take_string(guestfs_vfs_label(g.get(), device.c_str()));
 }
 
 std::string Appliance::filesystem_uuid(int index, int partition) {
     auto& g = impl_->g();
-    const auto devices = take_string_list(guestfs_list_devices(g.get()));
-    const std::string device = devices.at(static_cast<size_t>(index)) + std::to_string(partition);
+    const std::string ctx = impl_->filled(index).name.string();
+    const std::string device = impl_->device(index) + std::to_string(partition);
     char* uuid = guestfs_vfs_uuid(g.get(), device.c_str());
-    g.check(uuid == nullptr ? -1 : 0, impl_->drives.at(static_cast<size_t>(index)).name.string());
+    g.check(uuid == nullptr ? -1 : 0, ctx);
     std::string out = uuid;
     std::free(uuid);
     return out;
@@ -364,10 +416,9 @@ std::string Appliance::filesystem_uuid(int index, int partition) {
 
 void Appliance::set_root_uuid(int index, const std::string& uuid) {
     auto& g = impl_->g();
+    const std::string ctx = impl_->filled(index).name.string();
     unmount();
-    const std::string ctx = impl_->drives.at(static_cast<size_t>(index)).name.string();
-    const auto devices = take_string_list(guestfs_list_devices(g.get()));
-    const std::string root = devices.at(static_cast<size_t>(index)) + "2";
+    const std::string root = impl_->device(index) + "2";
     // tune2fs changes the UUID of a metadata_csum filesystem only after a full check.
     g.check(guestfs_e2fsck(g.get(), root.c_str(), GUESTFS_E2FSCK_FORCEALL, 1, -1),
             ctx + ": checking the root filesystem");
@@ -424,6 +475,7 @@ void Appliance::shutdown() {
     unmount();
     impl_->handle->shutdown();
     impl_->handle.reset();
+    impl_->devices.clear();
 }
 
 const PartitionTable& Appliance::partition_table(int index) const {

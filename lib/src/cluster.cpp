@@ -5,6 +5,7 @@
 #include "cluster_node.hpp"
 #include "cluster_stage.hpp"
 #include "disk_identity.hpp"
+#include "drive_filler.hpp"
 #include "ipv4.hpp"
 #include "output_lock.hpp"
 #include "pimint/apply.hpp"
@@ -153,6 +154,7 @@ struct Job {
     // images; invalid when the image still changes after the appliance (disk identity).
     std::shared_future<std::string> sha256;
     std::vector<const Step*> steps; // what the appliance applies: all, or the node's own
+    std::shared_future<void> filled; // the copy into the image's pending drive
 };
 
 } // namespace
@@ -208,6 +210,8 @@ ClusterResult build_cluster(const ClusterOptions& options) {
         say(fmt::format("removed {} temporary files left by an interrupted run",
                         lock.stale_removed()));
     }
+    // Hashed on one core while the keys take the others.
+    auto base_sha256 = std::async(std::launch::async, [&] { return sha256_file(options.base); });
     std::map<std::string, ManifestEntry> entries = read_cluster_manifest(dir);
     ClusterKeys keys = load_cluster_keys(dir);
     if (keys.user && keys.user->type != spec.key_type) {
@@ -249,7 +253,7 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     header.recipe_fingerprint = fingerprint(options.recipe);
     header.overrides = options.overrides;
     header.base = std::filesystem::absolute(options.base).string();
-    header.base_sha256 = sha256_file(options.base);
+    header.base_sha256 = base_sha256.get();
     header.spec = &spec;
     std::map<std::string, std::string> role_fingerprints;
     for (const std::string role : {"master", "worker"}) {
@@ -343,86 +347,96 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     for (const size_t i : todo) {
         units += copy_weight + node_apply_weight(nodes[i]) + hash_weight;
     }
-    if (!stages_to_make.empty()) {
-        units += launch_weight +
-                 static_cast<double>(stages_to_make.size()) * (copy_weight + apply_weight);
-    }
+    // Stages are made in the first launch.
+    units += static_cast<double>(stages_to_make.size()) * (copy_weight + apply_weight);
     ProgressTracker progress(options.progress, nodes.size(), todo.size(), units);
     for (size_t i = 0; i < nodes.size(); ++i) {
         if (!rebuilt[i]) {
             progress.stage(nodes[i].image_name, "kept");
         }
     }
-    auto made = build_stages(
-        options.base, dir, stages_to_make, options.status,
-        [&](const std::filesystem::path& recipe, const std::string& what) {
-            const std::string label = "shared steps of " + recipe.filename().string();
-            if (what == "copying") {
-                progress.stage(label, "copying");
-            } else if (what == "applying") {
-                // The launch is counted with the first stage applied.
-                progress.stage(label, "applying",
-                               copy_weight + (recipe == stages_to_make.begin()->first
-                                                  ? launch_weight
-                                                  : 0));
-            } else {
-                progress.stage(label, "waiting", apply_weight);
-            }
-        });
-    for (auto& [path, stage] : made) {
-        if (options.stage_cache) {
-            options.stage_cache->stages[stage_keys.at(path)] = stage;
+    const auto on_stage = [&](const std::filesystem::path& recipe, const std::string& what) {
+        const std::string label = "shared steps of " + recipe.filename().string();
+        if (what == "copying") {
+            progress.stage(label, "copying");
+        } else if (what == "applying") {
+            progress.stage(label, "applying", copy_weight);
+        } else {
+            progress.stage(label, "waiting", apply_weight);
         }
-        stages[path] = std::move(stage);
-    }
+    };
     for (size_t first = 0; first < todo.size(); first += batch_size) {
+        Appliance appliance(options.status);
+        // Declared after the appliance, so that it stops before the appliance goes.
+        DriveFiller filler;
+        // The stages are made in the first launch, before its nodes.
+        std::optional<StageBuild> stage_build;
+        if (first == 0 && !stages_to_make.empty()) {
+            stage_build.emplace(appliance, filler, options.base, dir, stages_to_make);
+            for (const auto& [path, recipe] : stages_to_make) {
+                stages[path] = stage_build->stage(path);
+                if (options.stage_cache) {
+                    options.stage_cache->stages[stage_keys.at(path)] = stages[path];
+                }
+            }
+        }
         std::vector<Job> jobs;
         for (size_t k = first; k < std::min(todo.size(), first + batch_size); ++k) {
-            Job job{todo[k], node_recipe(options, spec, nodes[todo[k]]), nullptr, 0, {}, nullptr, {},
-                    {}};
+            const PlannedNode& node = nodes[todo[k]];
+            const auto role_recipe = role_recipe_path(options, spec, node.role);
+            Job job{todo[k], node_recipe(options, spec, node), nullptr, 0, {}, nullptr, {}, {}, {}};
             job.steps = job.recipe.step_list();
-            if (const auto it = stages.find(role_recipe_path(options, spec, nodes[todo[k]].role));
-                it != stages.end()) {
+            std::filesystem::path source = options.base;
+            std::uintmax_t size = std::filesystem::file_size(options.base) + grow_bytes(job.recipe);
+            std::shared_future<void> source_ready;
+            if (const auto it = stages.find(role_recipe); it != stages.end()) {
                 job.stage = it->second.get();
                 const auto split = job.recipe.split_for_nodes();
                 if (step_names(split.shared) != job.stage->shared_steps) {
-                    throw Error(ErrorCategory::internal, nodes[todo[k]].hostname,
+                    throw Error(ErrorCategory::internal, node.hostname,
                                 "the node's recipe shares other steps than its stage");
                 }
                 job.steps = split.own;
+                source = job.stage->image->temp_path();
+                size = std::filesystem::file_size(source);
+                if (stage_build && stages_to_make.contains(role_recipe)) {
+                    source_ready = stage_build->ready(role_recipe);
+                }
             }
-            jobs.push_back(std::move(job));
-        }
-        Appliance appliance(options.status);
-        for (auto& job : jobs) {
-            check_interrupted();
-            const PlannedNode& node = nodes[job.node];
-            say(fmt::format("copying the base image to {}", node.image_name));
-            progress.stage(node.image_name, "copying");
             job.output = std::make_unique<AtomicOutput>(dir / node.image_name);
-            sparse_copy(job.stage ? job.stage->image->temp_path() : options.base,
-                        job.output->temp_path());
-            progress.stage(node.image_name, "waiting", copy_weight);
-            if (const auto grow = grow_bytes(job.recipe); grow > 0 && !job.stage) {
-                std::filesystem::resize_file(job.output->temp_path(),
-                                             std::filesystem::file_size(job.output->temp_path()) +
-                                                 grow);
-            }
-            job.drive = appliance.add_image(job.output->temp_path(), Access::read_write,
-                                              job.output->final_path());
+            const std::filesystem::path file = job.output->temp_path();
+            create_sparse_file(file, size);
+            job.drive = appliance.add_pending_image(file, job.output->final_path());
+            job.filled = filler.add(
+                [source, file, size] {
+                    sparse_copy(source, file);
+                    std::filesystem::resize_file(file, size);
+                },
+                source_ready);
             if (spec.unique_disk_ids) {
                 job.identity = new_disk_identity(disk_ids);
             }
+            jobs.push_back(std::move(job));
         }
+        filler.start();
         progress.stage("", "starting the appliance");
         appliance.launch();
-        std::shared_future<std::string> hashing; // the latest hash started
         progress.stage("", "appliance running", launch_weight);
+        if (stage_build) {
+            stage_build->apply(options.status, on_stage);
+        }
+        std::shared_future<std::string> hashing; // the latest hash started
         for (auto& job : jobs) {
+            check_interrupted();
             const PlannedNode& planned = nodes[job.node];
+            say(fmt::format("copying {} to {}", job.stage ? "the stage" : "the base image",
+                            planned.image_name));
+            progress.stage(planned.image_name, "copying");
+            job.filled.get();
+            appliance.image_filled(job.drive);
             say(fmt::format("{}: applying {}", planned.hostname,
                             job.stage ? "its own steps" : "the recipe"));
-            progress.stage(planned.image_name, "applying");
+            progress.stage(planned.image_name, "applying", copy_weight);
             if (grow_bytes(job.recipe) > 0 && !job.stage) {
                 appliance.grow_root(job.drive);
             }

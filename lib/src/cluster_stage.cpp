@@ -24,60 +24,69 @@ std::string stage_key(const std::string& base_sha256, const Recipe& recipe) {
                                    epoch ? std::to_string(*epoch) : "clock"));
 }
 
-std::map<std::filesystem::path, std::shared_ptr<const Stage>>
-build_stages(const std::filesystem::path& base, const std::filesystem::path& output_dir,
-             const std::map<std::filesystem::path, Recipe>& recipes,
-             const StatusCallback& status, const StageProgress& on_stage) {
+StageBuild::StageBuild(Appliance& appliance, DriveFiller& filler, const std::filesystem::path& base,
+                       const std::filesystem::path& output_dir,
+                       const std::map<std::filesystem::path, Recipe>& recipes)
+    : appliance_(appliance)
+    , recipes_(recipes) {
+    int n = 0;
+    for (const auto& [path, recipe] : recipes) {
+        Making& m = making_[path];
+        m.stage = std::make_shared<Stage>();
+        m.stage->image =
+            std::make_unique<AtomicOutput>(output_dir / fmt::format("stage-{}.img", ++n));
+        m.stage->shared_steps = step_names(recipe.split_for_nodes().shared);
+        const std::filesystem::path file = m.stage->image->temp_path();
+        const std::uintmax_t size = std::filesystem::file_size(base) + grow_bytes(recipe);
+        create_sparse_file(file, size);
+        // Errors name the base image: the stage is never a file the user sees.
+        m.drive = appliance.add_pending_image(file, base);
+        m.filled = filler.add([base, file, size] {
+            sparse_copy(base, file);
+            std::filesystem::resize_file(file, size);
+        });
+        m.ready = m.done.get_future().share();
+    }
+}
+
+std::shared_ptr<const Stage> StageBuild::stage(const std::filesystem::path& recipe) const {
+    return making_.at(recipe).stage;
+}
+
+std::shared_future<void> StageBuild::ready(const std::filesystem::path& recipe) const {
+    return making_.at(recipe).ready;
+}
+
+void StageBuild::apply(const StatusCallback& status, const Progress& on_stage) {
     const auto say = [&](const std::string& m) {
         if (status) {
             status(m);
         }
     };
-    std::map<std::filesystem::path, std::shared_ptr<const Stage>> stages;
-    if (recipes.empty()) {
-        return stages;
-    }
-    Appliance appliance(status);
-    std::map<std::filesystem::path, int> drives;
-    int n = 0;
-    for (const auto& [path, recipe] : recipes) {
+    for (auto& [path, m] : making_) {
+        const Recipe& recipe = recipes_.at(path);
         check_interrupted();
         on_stage(path, "copying");
         say(fmt::format("copying the base image for the steps shared by {}'s nodes",
                         path.filename().string()));
-        auto stage = std::make_shared<Stage>();
-        stage->image =
-            std::make_unique<AtomicOutput>(output_dir / fmt::format("stage-{}.img", ++n));
-        sparse_copy(base, stage->image->temp_path());
-        if (const auto grow = grow_bytes(recipe); grow > 0) {
-            std::filesystem::resize_file(stage->image->temp_path(),
-                                         std::filesystem::file_size(stage->image->temp_path()) +
-                                             grow);
-        }
-        // Errors name the base image: the stage is never a file the user sees.
-        drives[path] = appliance.add_image(stage->image->temp_path(), Access::read_write, base);
-        stage->shared_steps = step_names(recipe.split_for_nodes().shared);
-        stages.emplace(path, std::move(stage));
-    }
-    appliance.launch();
-    for (const auto& [path, recipe] : recipes) {
+        m.filled.get();
+        appliance_.image_filled(m.drive);
         on_stage(path, "applying");
         say(fmt::format("applying the steps shared by {}'s nodes", path.filename().string()));
-        const int drive = drives.at(path);
         if (grow_bytes(recipe) > 0) {
-            appliance.grow_root(drive);
+            appliance_.grow_root(m.drive);
         }
         NodeContext node;
-        appliance.mount(drive);
-        apply_steps_mounted(appliance, drive, recipe, recipe.split_for_nodes().shared, node,
+        appliance_.mount(m.drive);
+        apply_steps_mounted(appliance_, m.drive, recipe, recipe.split_for_nodes().shared, node,
                             status);
         // Dated here once, the stage's files (MPICH's thousands) need no dating per node.
-        clamp_to_source_date(appliance);
-        appliance.unmount();
+        clamp_to_source_date(appliance_);
+        // Unmounting syncs: the stage's file is final for the copies.
+        appliance_.unmount();
+        m.done.set_value();
         on_stage(path, "done");
     }
-    appliance.shutdown();
-    return stages;
 }
 
 } // namespace pimint

@@ -3,15 +3,18 @@
 // N times. Instead, each role recipe with several images to make is applied once, for
 // its shared steps (Recipe::split_for_nodes), to a copy of the base image: the stage.
 // Node images are copied from their stage and get only their own steps (name, address,
-// keys). All stages are made in one appliance launch. A classroom's clusters differ only
+// keys). Stages and nodes are made in one appliance launch. A classroom's clusters differ only
 // in their [cluster] values, so they share their stages through a StageCache.
 #pragma once
 
+#include "drive_filler.hpp"
 #include "pimint/appliance.hpp"
 #include "pimint/files.hpp"
 #include "pimint/recipe.hpp"
 
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,15 +40,42 @@ public:
 // values), SOURCE_DATE_EPOCH and the pimint version.
 std::string stage_key(const std::string& base_sha256, const Recipe& recipe);
 
-// One stage per recipe in `recipes` (role recipe path → the recipe loaded with the
-// run's --set values), grown as the recipe asks. `on_stage` is told each stage's
-// progress ("copying", "applying", "done").
-using StageProgress = std::function<void(const std::filesystem::path& recipe,
-                                         const std::string& stage)>;
-std::map<std::filesystem::path, std::shared_ptr<const Stage>>
-build_stages(const std::filesystem::path& base, const std::filesystem::path& output_dir,
-             const std::map<std::filesystem::path, Recipe>& recipes,
-             const StatusCallback& status, const StageProgress& on_stage);
+// Stages being made in an appliance launch that also makes node images: each stage is
+// a pending drive, filled by the DriveFiller with a copy of the base image (grown as its
+// recipe asks) while the appliance starts. The node images copied from a stage are
+// pending drives of the same launch, filled once the stage is ready(): one launch for
+// the stages and the nodes, not one each.
+class StageBuild {
+public:
+    // `recipes`: role recipe path → the recipe loaded with the run's --set values. Kept
+    // by reference, as are `appliance` and `filler`.
+    StageBuild(Appliance& appliance, DriveFiller& filler, const std::filesystem::path& base,
+               const std::filesystem::path& output_dir,
+               const std::map<std::filesystem::path, Recipe>& recipes);
+
+    // The stage made for `recipe`; its file has its final size from the start.
+    std::shared_ptr<const Stage> stage(const std::filesystem::path& recipe) const;
+    // Ready when the stage for `recipe` is final: a copy of it may start.
+    std::shared_future<void> ready(const std::filesystem::path& recipe) const;
+
+    // After the launch: applies each stage's shared steps. `on_stage` is told each
+    // stage's progress ("copying", "applying", "done").
+    using Progress =
+        std::function<void(const std::filesystem::path& recipe, const std::string& stage)>;
+    void apply(const StatusCallback& status, const Progress& on_stage);
+
+private:
+    struct Making {
+        std::shared_ptr<Stage> stage;
+        int drive = 0;
+        std::shared_future<void> filled;
+        std::promise<void> done;
+        std::shared_future<void> ready;
+    };
+    Appliance& appliance_;
+    const std::map<std::filesystem::path, Recipe>& recipes_;
+    std::map<std::filesystem::path, Making> making_;
+};
 
 // The names of a list of steps.
 std::vector<std::string> step_names(const std::vector<const Step*>& steps);

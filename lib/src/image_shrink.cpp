@@ -1,12 +1,9 @@
 #include "image_shrink.hpp"
 
-#include "file_handle.hpp"
 #include "pimint/error.hpp"
 #include "steps/support.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 namespace pimint {
 namespace {
@@ -98,16 +95,7 @@ const Partition& require_root_last(const PartitionTable& table, const std::files
 void cut_after_root(const std::filesystem::path& image, const PartitionTable& table,
                     std::uint64_t root_sectors, const std::filesystem::path& name) {
     const Partition* root = &require_root_last(table, name);
-    FdHandle fd(image, O_RDWR | O_CLOEXEC);
-    const unsigned char size[4] = {static_cast<unsigned char>(root_sectors),
-                                   static_cast<unsigned char>(root_sectors >> 8),
-                                   static_cast<unsigned char>(root_sectors >> 16),
-                                   static_cast<unsigned char>(root_sectors >> 24)};
-    const off_t entry = 446 + 16 * (root->number - 1);
-    if (::pwrite(fd.get(), size, sizeof size, entry + 12) != static_cast<ssize_t>(sizeof size)) {
-        throw Error(ErrorCategory::io, name.string(), "cannot write the partition table");
-    }
-    fd.close(name);
+    write_partition_sectors(image, root->number, root_sectors, name);
     std::error_code ec;
     std::filesystem::resize_file(image, (root->start_sector + root_sectors) * sector_size, ec);
     if (ec) {

@@ -4,7 +4,9 @@
 #include "pimint/error.hpp"
 
 #include <array>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace pimint {
 namespace {
@@ -112,6 +114,24 @@ void require_pi_layout(const PartitionTable& table, const std::filesystem::path&
                                 "expected a Linux root partition (0x83)",
                                 root->type));
     }
+}
+
+void write_partition_sectors(const std::filesystem::path& image, int number, std::uint64_t sectors,
+                             const std::filesystem::path& name) {
+    if (number < 1 || number > 4 || sectors > 0xffffffffULL) {
+        throw Error(ErrorCategory::internal, name.string(),
+                    fmt::format("no MBR entry for partition {} of {} sectors", number, sectors));
+    }
+    const std::array<unsigned char, 4> field = {
+        static_cast<unsigned char>(sectors), static_cast<unsigned char>(sectors >> 8),
+        static_cast<unsigned char>(sectors >> 16), static_cast<unsigned char>(sectors >> 24)};
+    FdHandle fd(image, O_RDWR | O_CLOEXEC);
+    // Entry `number` of the table at byte 446, 16 bytes each; the sector count at 12.
+    const off_t at = 446 + 16 * (number - 1) + 12;
+    if (::pwrite(fd.get(), field.data(), field.size(), at) != static_cast<ssize_t>(field.size())) {
+        throw Error(ErrorCategory::io, name.string(), "cannot write the partition table");
+    }
+    fd.close(name);
 }
 
 std::string disk_id_hex(std::uint32_t disk_id) {

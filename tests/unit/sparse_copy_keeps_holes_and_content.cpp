@@ -52,3 +52,26 @@ TEST_CASE("sha256_file matches a known digest") {
     CHECK(sha256_file(dir / "abc") ==
           "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
+
+TEST_CASE("sha256_file hashes holes as the zeros they read as") {
+    TempDir dir;
+    // Data, a hole of several hash buffers, data, and a trailing hole.
+    const std::string head = "head of the file";
+    const std::string middle(3 << 20, 'm');
+    const std::uint64_t middle_at = 5ULL << 20;
+    const std::uint64_t size = 16ULL << 20;
+    {
+        std::ofstream out(dir / "sparse", std::ios::binary);
+        out << head;
+        out.seekp(static_cast<std::streamoff>(middle_at));
+        out << middle;
+    }
+    std::filesystem::resize_file(dir / "sparse", size);
+    std::string dense(size, '\0');
+    dense.replace(0, head.size(), head);
+    dense.replace(middle_at, middle.size(), middle);
+    CHECK(allocated_bytes(dir / "sparse") < size / 2);
+    CHECK(sha256_file(dir / "sparse") == sha256_text(dense));
+    pimint::test::write_file(dir / "dense", dense);
+    CHECK(sha256_file(dir / "dense") == sha256_text(dense));
+}

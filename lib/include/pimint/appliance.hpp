@@ -44,6 +44,16 @@ public:
     // its final one, the file the user asked for.
     int add_image(const std::filesystem::path& image, Access access,
                   const std::filesystem::path& name = {});
+    // Queues an existing file of its final size whose content is not written yet (a
+    // sparse file of zeros), read-write: the caller fills it on the host while the
+    // appliance starts or works on other drives, then calls image_filled(). Copying an
+    // image costs seconds, and so does a launch: this way they overlap.
+    int add_pending_image(const std::filesystem::path& image, const std::filesystem::path& name);
+    // The pending image `index` now holds its content, written on the host into the same
+    // file (not a new one: the appliance keeps the file it opened) at the same size.
+    // Checks its partition table and makes the appliance forget what it read of the file
+    // before (its block caches and partitions). Before that, the drive cannot be used.
+    void image_filled(int index);
 
     // Starts the appliance: with KVM when /dev/kvm works, otherwise (or when KVM fails,
     // which happens with a present but broken /dev/kvm) with TCG software emulation.

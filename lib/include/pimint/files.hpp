@@ -22,6 +22,10 @@ struct CopyStats {
 // through copy_file_range or, failing that, read/write.
 CopyStats sparse_copy(const std::filesystem::path& from, const std::filesystem::path& to);
 
+// Creates `path` (mode 0600, or truncates it) as `size` bytes of hole: a file of its final
+// size, to be filled later.
+void create_sparse_file(const std::filesystem::path& path, std::uintmax_t size);
+
 // A file written under a temporary name in the final directory and renamed into place by
 // commit(), after an fsync. Destroying an uncommitted AtomicOutput removes the temporary,
 // so an error or exception never leaves a half-written file under the final name.

@@ -35,6 +35,12 @@ PartitionTable read_partition_table(const std::filesystem::path& image);
 // Linux partition (root). Throws Error (category image) naming what differs.
 void require_pi_layout(const PartitionTable& table, const std::filesystem::path& image);
 
+// Sets the size of primary partition `number` in the MBR of `image` to `sectors`; only
+// that field changes (no tool rewrites the disk signature, which PARTUUIDs name). Errors
+// name the image by `name`.
+void write_partition_sectors(const std::filesystem::path& image, int number, std::uint64_t sectors,
+                             const std::filesystem::path& name);
+
 // "9c5e2a17": the lower-case hex disk id as it appears in PARTUUID= references.
 std::string disk_id_hex(std::uint32_t disk_id);
 

@@ -1,0 +1,43 @@
+// Writes the content of an appliance's pending drives (Appliance::add_pending_image) on a
+// host thread, one after the other in the order they were added, while the appliance
+// starts and works on the drives before them. Under emulation a launch takes seconds, as
+// do copying an image and editing one: this way the copies hide behind the rest.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <list>
+#include <thread>
+
+namespace pimint {
+
+class DriveFiller {
+public:
+    DriveFiller() = default;
+    // Stops after the fill under way (the fills not started never run) and waits for it.
+    ~DriveFiller();
+    DriveFiller(const DriveFiller&) = delete;
+    DriveFiller& operator=(const DriveFiller&) = delete;
+
+    // Queues `fill`, to run once the fills queued before it are done and `after` (when
+    // valid) is ready. Its future is ready when it has run and holds its error, if any;
+    // a fill whose `after` failed fails with the same error. Before start() only.
+    std::shared_future<void> add(std::function<void()> fill, std::shared_future<void> after = {});
+    // Starts the thread that runs the fills.
+    void start();
+
+private:
+    struct Fill {
+        std::function<void()> run;
+        std::shared_future<void> after;
+        std::promise<void> done;
+    };
+    void run_all();
+
+    std::list<Fill> fills_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+} // namespace pimint
