@@ -367,7 +367,9 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     };
     for (size_t first = 0; first < todo.size(); first += batch_size) {
         Appliance appliance(options.status);
-        // Declared after the appliance, so that it stops before the appliance goes.
+        std::vector<Job> jobs;
+        // Declared after the jobs, so that when a run fails it stops (after the copy
+        // under way) before their temporary files are removed, and writes no more.
         DriveFiller filler;
         // The stages are made in the first launch, before its nodes.
         std::optional<StageBuild> stage_build;
@@ -380,7 +382,6 @@ ClusterResult build_cluster(const ClusterOptions& options) {
                 }
             }
         }
-        std::vector<Job> jobs;
         for (size_t k = first; k < std::min(todo.size(), first + batch_size); ++k) {
             const PlannedNode& node = nodes[todo[k]];
             const auto role_recipe = role_recipe_path(options, spec, node.role);
@@ -455,7 +456,7 @@ ClusterResult build_cluster(const ClusterOptions& options) {
                 say(fmt::format("{}: new disk identity", planned.hostname));
                 apply_disk_identity(appliance, job.drive, *job.identity);
             } else {
-                // Unmounting synced the image: its file is final. One hash at a time, in
+                // Unmounting wrote the image back: its file is final. One hash at a time, in
                 // order, so hashing takes the core the emulated appliance leaves free.
                 job.sha256 = std::async(std::launch::async,
                                         [previous = hashing, path = job.output->temp_path()] {

@@ -4,15 +4,16 @@
 #include "pimint/error.hpp"
 #include "pimint/files.hpp"
 
-#include <fmt/format.h>
 #include <algorithm>
+#include <atomic>
+#include <fmt/format.h>
 #include <fstream>
 #include <functional>
 #include <future>
-#include <thread>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <sys/stat.h>
+#include <thread>
 
 namespace pimint {
 namespace {
@@ -141,15 +142,20 @@ bool complete_cluster_keys(ClusterKeys& keys, const std::string& key_type,
             }
         });
     }
-    const size_t parallel = std::max(1U, std::thread::hardware_concurrency());
-    for (size_t first = 0; first < tasks.size(); first += parallel) {
-        std::vector<std::future<void>> running;
-        for (size_t i = first; i < std::min(tasks.size(), first + parallel); ++i) {
-            running.push_back(std::async(std::launch::async, tasks[i]));
-        }
-        for (auto& r : running) {
-            r.get();
-        }
+    // Each core takes the next task when it is done with one: the user's RSA-4096 key
+    // (first) takes several host keys' time.
+    const size_t cores = std::max(1U, std::thread::hardware_concurrency());
+    std::atomic<size_t> next{0};
+    std::vector<std::future<void>> running;
+    for (size_t c = 0; c < std::min(cores, tasks.size()); ++c) {
+        running.push_back(std::async(std::launch::async, [&] {
+            for (size_t i = next++; i < tasks.size(); i = next++) {
+                tasks[i]();
+            }
+        }));
+    }
+    for (auto& r : running) {
+        r.get();
     }
     if (user) {
         keys.user = std::move(user);

@@ -82,7 +82,7 @@ void StageBuild::apply(const StatusCallback& status, const Progress& on_stage) {
                             status);
         // Dated here once, the stage's files (MPICH's thousands) need no dating per node.
         clamp_to_source_date(appliance_);
-        // Unmounting syncs: the stage's file is final for the copies.
+        // Unmounting writes the stage back: its file is final for the copies.
         appliance_.unmount();
         m.done.set_value();
         on_stage(path, "done");

@@ -1,8 +1,9 @@
 // Whole clusters from one base image: a master and N workers that know each other.
 // The recipe's [cluster] table plans names and addresses; build_cluster() generates the
-// SSH keys on the host, applies the steps all nodes share once to a stage image, copies
-// the stage once per node, edits every node's own part through one appliance launch, and
-// writes the images, manifest.json and SHA256SUMS.
+// SSH keys on the host and, in one appliance launch, applies the steps all nodes share
+// once to a stage image, then edits every node's own part on a copy of the stage (the
+// copies made on the host while the appliance works), and writes the images,
+// manifest.json and SHA256SUMS.
 #pragma once
 
 #include "pimint/appliance.hpp"
