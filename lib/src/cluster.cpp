@@ -377,9 +377,6 @@ ClusterResult build_cluster(const ClusterOptions& options) {
             stage_build.emplace(appliance, filler, options.base, dir, stages_to_make);
             for (const auto& [path, recipe] : stages_to_make) {
                 stages[path] = stage_build->stage(path);
-                if (options.stage_cache) {
-                    options.stage_cache->stages[stage_keys.at(path)] = stages[path];
-                }
             }
         }
         for (size_t k = first; k < std::min(todo.size(), first + batch_size); ++k) {
@@ -425,6 +422,12 @@ ClusterResult build_cluster(const ClusterOptions& options) {
         progress.stage("", "appliance running", launch_weight);
         if (stage_build) {
             stage_build->apply(options.status, on_stage);
+            // Kept for later runs only once made: a run that fails before leaves none.
+            if (options.stage_cache) {
+                for (const auto& [path, recipe] : stages_to_make) {
+                    options.stage_cache->stages[stage_keys.at(path)] = stages.at(path);
+                }
+            }
         }
         std::shared_future<std::string> hashing; // the latest hash started
         for (auto& job : jobs) {
