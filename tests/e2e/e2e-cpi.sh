@@ -14,6 +14,10 @@ for host in worker001 worker002; do
         tries=$((tries + 1))
         if [ "$tries" -ge 120 ]; then
             report "FAIL: $host never accepted the cluster key"
+            # What ssh saw, and whether the LAN knows the host, for the harness's log tail.
+            su pi -c "ssh -o BatchMode=yes -o ConnectTimeout=5 $host true" </dev/null 2>&1 |
+                sed 's/^/E2E-DIAG: ssh: /' >"$console"
+            ip neigh 2>&1 | sed 's/^/E2E-DIAG: neighbour: /' >"$console"
             poweroff
             exit 1
         fi
