@@ -1,14 +1,17 @@
 #include "pimint/appliance.hpp"
 
 #include "filesystem_probe.hpp"
+#include "gpt.hpp"
 #include "guest_image_fs.hpp"
 #include "guestfs_handle.hpp"
 #include "pimint/error.hpp"
+#include "pimint/files.hpp"
 #include "text.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <map>
@@ -25,6 +28,14 @@ struct Drive {
     Access access;
     PartitionTable table;
     std::optional<std::uintmax_t> pending_size; // add_pending_image() until image_filled()
+    std::string first_sector; // a pending image's at launch: the partitions the kernel saw
+    // An image of a set (add_pending_image_set) lives in another drive's file, `holder`,
+    // at `offset`; its partitions 1 and 2 are the holder's `first_partition` and the next.
+    // The holder itself is no image.
+    int holder = -1;
+    std::uint64_t offset = 0;
+    int first_partition = 1;
+    bool holds_set = false;
 };
 
 // Does this fstab entry name partition 1 of the image?
@@ -46,6 +57,7 @@ struct Appliance::Impl {
     std::unique_ptr<GuestImageFs> fs;
     std::string backend;
     double launch_seconds = 0;
+    std::chrono::steady_clock::time_point launched_at; // when launch() returned
     bool discard = false; // enable_discard()
     std::optional<int> mounted;
     Layout layout;
@@ -58,6 +70,9 @@ struct Appliance::Impl {
 
     void add_drives(GuestfsHandle& h) const {
         for (const auto& d : drives) {
+            if (d.holder >= 0) {
+                continue; // in its holder's file
+            }
             // With discard, freed blocks become holes in the file (trim_free_space);
             // "besteffort" keeps qemus that cannot pass discards through working.
             h.check(guestfs_add_drive_opts(h.get(), d.path.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT,
@@ -79,31 +94,49 @@ struct Appliance::Impl {
         return *handle;
     }
 
-    // Drive `index`, which must hold its content (no longer pending).
-    Drive& filled(int index) {
-        if (index < 0 || index >= static_cast<int>(drives.size())) {
-            throw Error(ErrorCategory::internal, "appliance", fmt::format("no drive {}", index));
+    Drive& image(int index) {
+        if (index < 0 || index >= static_cast<int>(drives.size()) ||
+            drives[static_cast<size_t>(index)].holds_set) {
+            throw Error(ErrorCategory::internal, "appliance", fmt::format("no image {}", index));
         }
-        Drive& d = drives[static_cast<size_t>(index)];
+        return drives[static_cast<size_t>(index)];
+    }
+
+    // Image `index`, which must hold its content (no longer pending).
+    Drive& filled(int index) {
+        Drive& d = image(index);
         if (d.pending_size) {
             throw Error(ErrorCategory::internal, d.name.string(), "used before image_filled()");
         }
         return d;
     }
 
-    // The appliance's name for drive `index` (/dev/sdb ...). Asked once per launch: each
-    // call into the appliance costs a fraction of a second under emulation.
-    const std::string& device(int index) {
-        if (devices.empty()) {
-            devices = take_string_list(guestfs_list_devices(g().get()));
-            if (devices.size() != drives.size()) {
-                throw Error(ErrorCategory::appliance, "appliance",
-                            "the appliance does not show every drive");
-            }
+    // The API's name for drive `index`: libguestfs names drives added before the launch
+    // /dev/sda, /dev/sdb ... in the order they were added (whatever the appliance calls
+    // them), as its add_drive documents. Asking (list_devices) would cost a tenth of a
+    // second per drive under emulation.
+    std::string device(int index) const {
+        if (index < 0 || index >= static_cast<int>(drives.size())) {
+            throw Error(ErrorCategory::internal, "appliance", fmt::format("no drive {}", index));
         }
-        return devices.at(static_cast<size_t>(index));
+        if (drives[static_cast<size_t>(index)].holder >= 0) {
+            return device(drives[static_cast<size_t>(index)].holder);
+        }
+        // Images of a set are no drives of their own.
+        const auto added = std::count_if(drives.begin(), drives.begin() + index,
+                                         [](const Drive& d) { return d.holder < 0; });
+        std::string letters;
+        for (auto n = added + 1; n > 0; n = (n - 1) / 26) {
+            letters.insert(letters.begin(), static_cast<char>('a' + (n - 1) % 26));
+        }
+        return "/dev/sd" + letters;
     }
-    std::vector<std::string> devices; // device()'s answer
+
+    // The API's name for partition `number` (1 boot, 2 root) of image `index`.
+    std::string partition_device(int index, int number) const {
+        const Drive& d = drives.at(static_cast<size_t>(index));
+        return device(index) + std::to_string(d.first_partition + number - 1);
+    }
 };
 
 Appliance::Appliance(StatusCallback status)
@@ -123,7 +156,8 @@ int Appliance::add_image(const std::filesystem::path& image, Access access,
     if (access == Access::read_write && ::access(image.c_str(), W_OK) != 0) {
         throw Error(ErrorCategory::io, image.string(), "not writable; check its permissions");
     }
-    impl_->drives.push_back({image, name.empty() ? image : name, access, std::move(table), {}});
+    impl_->drives.push_back(
+        {image, name.empty() ? image : name, access, std::move(table), {}, {}, -1, 0, 1, false});
     return static_cast<int>(impl_->drives.size()) - 1;
 }
 
@@ -135,16 +169,85 @@ int Appliance::add_pending_image(const std::filesystem::path& image,
     if (::access(image.c_str(), W_OK) != 0) {
         throw Error(ErrorCategory::io, image.string(), "not writable; check its permissions");
     }
-    impl_->drives.push_back(
-        {image, name, Access::read_write, {}, std::filesystem::file_size(image)});
+    impl_->drives.push_back({image,
+                             name,
+                             Access::read_write,
+                             {},
+                             std::filesystem::file_size(image),
+                             read_first_sector(image),
+                             -1,
+                             0,
+                             1,
+                             false});
     return static_cast<int>(impl_->drives.size()) - 1;
 }
 
-void Appliance::image_filled(int index) {
+std::vector<int> Appliance::add_pending_image_set(const std::filesystem::path& file,
+                                                  const std::vector<std::filesystem::path>& names,
+                                                  const std::filesystem::path& model) {
+    if (impl_->handle) {
+        throw Error(ErrorCategory::internal, file.string(),
+                    "add_pending_image_set() after launch()");
+    }
+    PartitionTable table = read_partition_table(model);
+    require_pi_layout(table, model);
+    if (table.partitions.size() != 2 || names.empty() || names.size() * 2 > gpt_max_partitions) {
+        throw Error(ErrorCategory::internal, model.string(),
+                    "an image set holds up to 64 images of two partitions each");
+    }
+    // Each image starts on a MiB boundary, as do its partitions within it: the file
+    // systems stay aligned for reflinked copies in and out of the set.
+    constexpr std::uint64_t mib = 1U << 20;
+    const std::uint64_t stride = (table.file_size + mib - 1) / mib * mib;
+    create_sparse_file(file, mib + stride * names.size() + mib);
+    std::vector<GptPartition> partitions;
+    for (size_t k = 0; k < names.size(); ++k) {
+        for (const auto& p : table.partitions) {
+            partitions.push_back(
+                {p.number == 1 ? GptPartition::Kind::fat : GptPartition::Kind::linux,
+                 (mib + stride * k) / sector_size + p.start_sector, p.sectors});
+        }
+    }
+    write_gpt(file, partitions);
+    const std::string first_sector = read_first_sector(model);
+    const int holder = static_cast<int>(impl_->drives.size());
+    impl_->drives.push_back({file, file, Access::read_write, {}, {}, {}, -1, 0, 1, true});
+    std::vector<int> indexes;
+    for (size_t k = 0; k < names.size(); ++k) {
+        Drive d{file,   names[k],         Access::read_write,
+                table,  table.file_size,  first_sector,
+                holder, mib + stride * k, static_cast<int>(2 * k + 1),
+                false};
+        for (auto& p : d.table.partitions) {
+            p.start_sector += d.offset / sector_size;
+        }
+        d.table.file_size = std::filesystem::file_size(file);
+        impl_->drives.push_back(std::move(d));
+        indexes.push_back(static_cast<int>(impl_->drives.size()) - 1);
+    }
+    return indexes;
+}
+
+std::uint64_t Appliance::image_offset(int index) const {
+    return impl_->drives.at(static_cast<size_t>(index)).offset;
+}
+
+void Appliance::image_filled(int index, std::chrono::steady_clock::time_point fill_started) {
     auto& g = impl_->g();
-    Drive& drive = impl_->drives.at(static_cast<size_t>(index));
+    Drive& drive = impl_->image(index);
     if (!drive.pending_size) {
         throw Error(ErrorCategory::internal, drive.name.string(), "image_filled() twice");
+    }
+    if (drive.holder >= 0) {
+        // Its partitions are the holder's, listed since before the launch by a table
+        // the fill does not touch, and nothing holds them open: the kernel has nothing
+        // stale of them. The image must have the layout it was added with.
+        if (read_first_sector(drive.path, drive.offset) != drive.first_sector) {
+            throw Error(ErrorCategory::internal, drive.name.string(),
+                        "the image was filled with another partition table than its set's");
+        }
+        drive.pending_size.reset();
+        return;
     }
     // The appliance sized the drive when it opened the file.
     if (std::filesystem::file_size(drive.path) != *drive.pending_size) {
@@ -156,9 +259,16 @@ void Appliance::image_filled(int index) {
     drive.table = std::move(table);
     drive.pending_size.reset();
     // The guest kernel read the file while it was empty or half-written (its partition
-    // scan at boot, udev's probes). Re-reading the partition table drops those blocks:
-    // the kernel (since 5.x) writes back and invalidates the disk's and each old
-    // partition's caches before it scans again.
+    // scan at boot, udev's probes). What it read of a disk or partition it drops when the
+    // last user closes the device, and nothing holds a pending drive open: only the
+    // partitions it scanned at boot may be stale. They are not when the file held its
+    // final table from before the launch until the fill, which began after the boot.
+    if (fill_started > impl_->launched_at && read_first_sector(drive.path) == drive.first_sector &&
+        !has_extended_partition(drive.table)) {
+        return;
+    }
+    // Re-reading the partition table makes the kernel (since 5.x) write back and drop
+    // the disk's and each old partition's caches before it scans again.
     const std::string device = impl_->device(index);
     const std::string ctx = drive.name.string();
     g.check(guestfs_blockdev_rereadpt(g.get(), device.c_str()), ctx + ": reading the partitions");
@@ -172,8 +282,8 @@ void Appliance::launch() {
     impl_->handle = std::move(launched.handle);
     impl_->handle->watch(appliance_call_limit());
     impl_->backend = launched.tcg ? "tcg" : "kvm";
-    impl_->launch_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    impl_->launched_at = std::chrono::steady_clock::now();
+    impl_->launch_seconds = std::chrono::duration<double>(impl_->launched_at - t0).count();
     impl_->say(fmt::format("appliance up ({}, {:.1f} s)", impl_->backend, impl_->launch_seconds));
 }
 
@@ -189,10 +299,9 @@ const Layout& Appliance::mount(int index) {
     const Drive& drive = impl_->filled(index);
     unmount();
     const std::string ctx = drive.name.string();
-    const std::string device = impl_->device(index);
     Layout layout;
-    layout.root_device = device + "2";
-    layout.boot_device = device + "1";
+    layout.root_device = impl_->partition_device(index, 2);
+    layout.boot_device = impl_->partition_device(index, 1);
 
     const auto fs_type = [&](size_t n) {
         return n < drive.table.partitions.size()
@@ -210,8 +319,11 @@ const Layout& Appliance::mount(int index) {
                                       layout.root_fs_type));
     }
     const bool ro = drive.access == Access::read_only;
-    const int rc = ro ? guestfs_mount_ro(g.get(), layout.root_device.c_str(), "/")
-                      : guestfs_mount(g.get(), layout.root_device.c_str(), "/");
+    // With the type given, mount need not probe the filesystem: a tenth of a second
+    // under emulation.
+    const char* options = ro ? "ro" : "";
+    const int rc = guestfs_mount_vfs(g.get(), options, layout.root_fs_type.c_str(),
+                                     layout.root_device.c_str(), "/");
     if (rc == -1) {
         throw Error(ErrorCategory::image, ctx,
                     "root partition (2) cannot be mounted (" + g.last_error() +
@@ -252,44 +364,46 @@ const Layout& Appliance::mount(int index) {
         }
         fs.mkdir_p(layout.boot_mount);
     }
-    const int boot_rc =
-        ro ? guestfs_mount_ro(g.get(), layout.boot_device.c_str(), layout.boot_mount.c_str())
-           : guestfs_mount(g.get(), layout.boot_device.c_str(), layout.boot_mount.c_str());
-    if (boot_rc == -1) {
-        throw Error(ErrorCategory::image, ctx,
-                    "boot partition (1) cannot be mounted (" + g.last_error() +
-                        "); the image may be damaged: check a copy with fsck.vfat");
-    }
+    fs.defer_mount(layout.boot_mount, [&g, ctx, options, boot_type, device = layout.boot_device,
+                                       mount_point = layout.boot_mount] {
+        if (guestfs_mount_vfs(g.get(), options, boot_type.c_str(), device.c_str(),
+                              mount_point.c_str()) == -1) {
+            throw Error(ErrorCategory::image, ctx,
+                        "boot partition (1) cannot be mounted (" + g.last_error() +
+                            "); the image may be damaged: check a copy with fsck.vfat");
+        }
+    });
     impl_->layout = std::move(layout);
     return impl_->layout;
 }
 
 void Appliance::grow_root(int index) {
     auto& g = impl_->g();
-    Drive& drive = impl_->drives.at(static_cast<size_t>(index));
-    impl_->filled(index);
+    Drive& drive = impl_->filled(index);
     unmount();
     const std::string ctx = drive.name.string();
-    const std::string& device = impl_->device(index);
-    const std::string root = device + "2";
-    const auto p2 = std::find_if(drive.table.partitions.begin(), drive.table.partitions.end(),
-                                 [](const Partition& p) { return p.number == 2; });
-    for (const auto& p : drive.table.partitions) {
-        if (p.offset() > p2->offset()) {
-            throw Error(
-                ErrorCategory::image, ctx,
-                fmt::format("cannot grow the root partition: partition {} follows it", p.number));
-        }
+    if (drive.holder >= 0) {
+        throw Error(ErrorCategory::internal, drive.name.string(),
+                    "the root partition of an image in a set cannot grow");
     }
+    const std::string device = impl_->device(index);
+    const std::string root = impl_->partition_device(index, 2);
     impl_->say("growing the root partition");
+    const auto ends = [&] {
+        const auto p2 = std::find_if(drive.table.partitions.begin(), drive.table.partitions.end(),
+                                     [](const Partition& p) { return p.number == 2; });
+        return p2->offset() + p2->size();
+    };
     // The partition table is edited in the file on the host (one field, so the disk
     // signature that PARTUUIDs name stays), and the appliance reads it again: faster
-    // under emulation than partitioning tools in the appliance.
-    const std::uint64_t sectors =
-        std::filesystem::file_size(drive.path) / sector_size - p2->start_sector;
-    write_partition_sectors(drive.path, p2->number, sectors, drive.name);
-    p2->sectors = sectors;
-    g.check(guestfs_blockdev_rereadpt(g.get(), device.c_str()), ctx + ": reading the partitions");
+    // under emulation than partitioning tools in the appliance. Callers that make the
+    // file can edit it before the appliance reads it at all (extend_root_partition).
+    if (ends() < std::filesystem::file_size(drive.path)) {
+        extend_root_partition(drive.path, drive.name);
+        drive.table = read_partition_table(drive.path);
+        g.check(guestfs_blockdev_rereadpt(g.get(), device.c_str()),
+                ctx + ": reading the partitions");
+    }
     // Grown while mounted (online), as Raspberry Pi OS does at first boot: no full check
     // first, which an offline resize2fs insists on.
     g.check(guestfs_mount(g.get(), root.c_str(), "/"), ctx + ": mounting the root filesystem");
@@ -306,7 +420,7 @@ std::uint64_t Appliance::shrink_root(int index, std::uint64_t margin_bytes) {
     const Drive& drive = impl_->filled(index);
     unmount();
     const std::string ctx = drive.name.string();
-    const std::string root = impl_->device(index) + "2";
+    const std::string root = impl_->partition_device(index, 2);
     const Partition& p2 =
         *std::find_if(drive.table.partitions.begin(), drive.table.partitions.end(),
                       [](const Partition& p) { return p.number == 2; });
@@ -399,14 +513,14 @@ size_t Appliance::clamp_mtimes(std::int64_t epoch) {
 std::string Appliance::filesystem_label(int index, int partition) {
     auto& g = impl_->g();
     impl_->filled(index);
-    const std::string device = impl_->device(index) + std::to_string(partition);
+    const std::string device = impl_->partition_device(index, partition);
     return take_string(guestfs_vfs_label(g.get(), device.c_str()));
 }
 
 std::string Appliance::filesystem_uuid(int index, int partition) {
     auto& g = impl_->g();
     const std::string ctx = impl_->filled(index).name.string();
-    const std::string device = impl_->device(index) + std::to_string(partition);
+    const std::string device = impl_->partition_device(index, partition);
     char* uuid = guestfs_vfs_uuid(g.get(), device.c_str());
     g.check(uuid == nullptr ? -1 : 0, ctx);
     std::string out = uuid;
@@ -418,7 +532,7 @@ void Appliance::set_root_uuid(int index, const std::string& uuid) {
     auto& g = impl_->g();
     const std::string ctx = impl_->filled(index).name.string();
     unmount();
-    const std::string root = impl_->device(index) + "2";
+    const std::string root = impl_->partition_device(index, 2);
     // tune2fs changes the UUID of a metadata_csum filesystem only after a full check.
     g.check(guestfs_e2fsck(g.get(), root.c_str(), GUESTFS_E2FSCK_FORCEALL, 1, -1),
             ctx + ": checking the root filesystem");
@@ -444,14 +558,27 @@ void Appliance::unmount() {
     if (!impl_->mounted) {
         return;
     }
-    impl_->fs.reset();
+    const bool writable =
+        impl_->drives.at(static_cast<size_t>(*impl_->mounted)).access == Access::read_write;
+    auto fs = std::move(impl_->fs);
     impl_->mounted.reset();
     auto& g = impl_->g();
+    std::exception_ptr shadowed;
+    if (writable) {
+        try {
+            fs->check_deferred_mount_point();
+        } catch (...) {
+            shadowed = std::current_exception(); // after unmounting, for a clean state
+        }
+    }
     // No sync after: unmounting writes everything back to the drives, and what the
     // appliance writes is in the image file at once for the host to read (its qemu
     // caches nothing of its own). A sync would only flush the host's disks, for every
     // drive, a third of a second each time under emulation.
     g.check(guestfs_umount_all(g.get()), "unmounting");
+    if (shadowed) {
+        std::rethrow_exception(shadowed);
+    }
 }
 
 void Appliance::enable_discard() {
@@ -467,6 +594,7 @@ void Appliance::trim_free_space() {
     }
     auto& g = impl_->g();
     for (const std::string& mount_point : {std::string("/"), impl_->layout.boot_mount}) {
+        impl_->fs->mount_deferred();
         g.check(guestfs_fstrim(g.get(), mount_point.c_str(), -1), "discarding free space");
     }
 }
@@ -476,9 +604,13 @@ void Appliance::shutdown() {
         return;
     }
     unmount();
+    // Unmounted, everything is in the image files (see unmount()). libguestfs would sync
+    // before stopping (autosync), which flushes every drive's file to the host's disk:
+    // over a second with many drives under emulation. Outputs are flushed to disk as they
+    // are committed instead (AtomicOutput::commit).
+    guestfs_set_autosync(impl_->handle->get(), 0);
     impl_->handle->shutdown();
     impl_->handle.reset();
-    impl_->devices.clear();
 }
 
 const PartitionTable& Appliance::partition_table(int index) const {

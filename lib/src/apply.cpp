@@ -114,6 +114,8 @@ ApplyReport apply(const Recipe& recipe, const std::filesystem::path& base,
     report.grown_bytes = grow_bytes(recipe);
     if (report.grown_bytes > 0) {
         grow_file(output.temp_path(), report.grown_bytes);
+        // Before the launch: the appliance then need not read the partitions again.
+        extend_root_partition(output.temp_path(), out);
     }
 
     Appliance appliance(options.status);

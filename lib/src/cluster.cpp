@@ -14,6 +14,7 @@
 #include "pimint/interrupt.hpp"
 #include "pimint/version.hpp"
 #include "source_date.hpp"
+#include "work_queue.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -154,8 +155,19 @@ struct Job {
     // images; invalid when the image still changes after the appliance (disk identity).
     std::shared_future<std::string> sha256;
     std::vector<const Step*> steps; // what the appliance applies: all, or the node's own
-    std::shared_future<void> filled; // the copy into the image's pending drive
+    std::filesystem::path source;   // the stage or the base image
+    std::uintmax_t size = 0;
+    std::shared_future<void> source_ready; // when the stage is made in this launch
+    // the copy into the image's pending drive; holds when it began
+    std::shared_future<DriveFiller::Clock::time_point> filled;
+    // In an image set: its drive's file, and where the image is in it. The image is
+    // copied out of it into `output` once made.
+    std::filesystem::path set_file;
+    std::uint64_t offset = 0;
 };
+
+// The most images an image set holds (Appliance::add_pending_image_set).
+constexpr size_t max_images_per_set = 64;
 
 } // namespace
 
@@ -199,6 +211,7 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     }
     const std::vector<PlannedNode> nodes = plan_cluster(spec);
     const PartitionTable base_table = read_partition_table(options.base);
+    const std::string base_first_sector = read_first_sector(options.base);
     require_pi_layout(base_table, options.base);
     source_date_epoch(); // a malformed value fails here, before anything is written
     std::optional<ClusterKeys> supplied;
@@ -210,7 +223,7 @@ ClusterResult build_cluster(const ClusterOptions& options) {
         say(fmt::format("removed {} temporary files left by an interrupted run",
                         lock.stale_removed()));
     }
-    // Hashed on one core while the keys take the others.
+    // Hashed while the keys are made.
     auto base_sha256 = std::async(std::launch::async, [&] { return sha256_file(options.base); });
     std::map<std::string, ManifestEntry> entries = read_cluster_manifest(dir);
     ClusterKeys keys = load_cluster_keys(dir);
@@ -220,7 +233,8 @@ ClusterResult build_cluster(const ClusterOptions& options) {
                                 "\"{}\" or use a new output directory",
                                 dir.string(), keys.user->type, keys.user->type));
     }
-    say(fmt::format("SSH keys for {} nodes", nodes.size()));
+    // Missing keys are made while the appliance starts, on the core it leaves free.
+    std::optional<KeyMaker> key_maker;
     if (supplied) {
         if (keys.user && !same_keys(keys, *supplied)) {
             throw Error(ErrorCategory::usage, dir.string(),
@@ -232,9 +246,27 @@ ClusterResult build_cluster(const ClusterOptions& options) {
             save_cluster_keys(dir, *supplied);
         }
         keys = std::move(*supplied);
-    } else if (complete_cluster_keys(keys, spec.key_type, nodes)) {
-        save_cluster_keys(dir, keys);
+    } else {
+        key_maker.emplace(keys, spec.key_type, nodes, 1);
+        if (key_maker->makes_anything()) {
+            say("making SSH keys while the appliance starts");
+        } else {
+            key_maker.reset();
+        }
     }
+    // Whether node `i`'s image is made from keys still being made, which no image made
+    // before can match.
+    const auto has_new_keys = [&](size_t i) {
+        if (!key_maker) {
+            return false;
+        }
+        const auto made = [&](const PlannedNode& n) {
+            return key_maker->makes_host_keys(n.hostname);
+        };
+        return key_maker->makes_user_key() || made(nodes[i]) ||
+               (nodes[i].role == "master" ? std::any_of(nodes.begin(), nodes.end(), made)
+                                          : made(nodes.front()));
+    };
 
     say("hashing the base image and the recipe's inputs");
     // One fingerprint per distinct recipe file: the roles usually share the cluster's.
@@ -262,10 +294,14 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     std::vector<std::string> inputs;
     std::vector<size_t> todo;
     std::vector<bool> rebuilt(nodes.size(), false);
+    const auto node_inputs_of = [&](size_t i) {
+        return node_inputs(header.base_sha256, role_fingerprints[nodes[i].role], spec, nodes, i,
+                           keys);
+    };
     for (size_t i = 0; i < nodes.size(); ++i) {
-        inputs.push_back(node_inputs(header.base_sha256, role_fingerprints[nodes[i].role], spec,
-                                     nodes, i, keys));
-        if (!is_done(entries, nodes[i], inputs[i], dir)) {
+        // Known once the keys are made.
+        inputs.push_back(has_new_keys(i) ? std::string() : node_inputs_of(i));
+        if (inputs[i].empty() || !is_done(entries, nodes[i], inputs[i], dir)) {
             todo.push_back(i);
             rebuilt[i] = true;
         }
@@ -368,9 +404,13 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     for (size_t first = 0; first < todo.size(); first += batch_size) {
         Appliance appliance(options.status);
         std::vector<Job> jobs;
-        // Declared after the jobs, so that when a run fails it stops (after the copy
-        // under way) before their temporary files are removed, and writes no more.
+        std::vector<std::unique_ptr<AtomicOutput>> set_files; // never committed
+        // Declared after the jobs, so that when a run fails they stop (after the copy and
+        // the hash under way) before the jobs' temporary files are removed.
         DriveFiller filler;
+        // Each image's SHA-256 is computed as soon as it is final, on the core the emulated
+        // appliance leaves free.
+        WorkQueue hashing(1);
         // The stages are made in the first launch, before its nodes.
         std::optional<StageBuild> stage_build;
         if (first == 0 && !stages_to_make.empty()) {
@@ -382,7 +422,13 @@ ClusterResult build_cluster(const ClusterOptions& options) {
         for (size_t k = first; k < std::min(todo.size(), first + batch_size); ++k) {
             const PlannedNode& node = nodes[todo[k]];
             const auto role_recipe = role_recipe_path(options, spec, node.role);
-            Job job{todo[k], node_recipe(options, spec, node), nullptr, 0, {}, nullptr, {}, {}, {}};
+            Job job{todo[k], node_recipe(options, spec, node),
+                    nullptr, 0,
+                    {},      nullptr,
+                    {},      {},
+                    {},      0,
+                    {},      {},
+                    {},      0};
             job.steps = job.recipe.step_list();
             std::filesystem::path source = options.base;
             std::uintmax_t size = std::filesystem::file_size(options.base) + grow_bytes(job.recipe);
@@ -402,19 +448,66 @@ ClusterResult build_cluster(const ClusterOptions& options) {
                 }
             }
             job.output = std::make_unique<AtomicOutput>(dir / node.image_name);
-            const std::filesystem::path file = job.output->temp_path();
-            create_sparse_file(file, size);
-            job.drive = appliance.add_pending_image(file, job.output->final_path());
-            job.filled = filler.add(
-                [source, file, size] {
-                    sparse_copy(source, file);
-                    std::filesystem::resize_file(file, size);
-                },
-                source_ready);
+            job.source = source;
+            job.size = size;
+            job.source_ready = source_ready;
             if (spec.unique_disk_ids) {
                 job.identity = new_disk_identity(disk_ids);
             }
             jobs.push_back(std::move(job));
+        }
+        // Images copied from the same stage share drives (image sets: one drive costs the
+        // launch far more than a partition); the others, and those whose disk identity
+        // changes after the appliance, get a drive each.
+        for (size_t j = 0; j < jobs.size();) {
+            size_t end = j + 1;
+            while (jobs[j].stage && !spec.unique_disk_ids && end < jobs.size() &&
+                   end - j < max_images_per_set && jobs[end].stage == jobs[j].stage) {
+                ++end;
+            }
+            if (end - j > 1) {
+                set_files.push_back(std::make_unique<AtomicOutput>(
+                    dir / fmt::format("image-set-{}.img", set_files.size() + 1)));
+                std::vector<std::filesystem::path> names;
+                for (size_t m = j; m < end; ++m) {
+                    names.push_back(jobs[m].output->final_path());
+                }
+                const auto indexes = appliance.add_pending_image_set(
+                    set_files.back()->temp_path(), names, jobs[j].stage->image->temp_path());
+                for (size_t m = j; m < end; ++m) {
+                    jobs[m].drive = indexes[m - j];
+                    jobs[m].set_file = set_files.back()->temp_path();
+                    jobs[m].offset = appliance.image_offset(jobs[m].drive);
+                }
+            } else {
+                Job& job = jobs[j];
+                const std::filesystem::path file = job.output->temp_path();
+                create_sparse_file(file, job.size);
+                seed_partition_table(file, base_first_sector, grow_bytes(job.recipe) > 0,
+                                     job.output->final_path());
+                job.drive = appliance.add_pending_image(file, job.output->final_path());
+            }
+            j = end;
+        }
+        for (auto& job : jobs) {
+            if (!job.set_file.empty()) {
+                job.filled =
+                    filler.add([source = job.source, size = job.size, to = job.set_file,
+                                at = job.offset] { sparse_copy_range(source, 0, size, to, at); },
+                               job.source_ready);
+                continue;
+            }
+            job.filled = filler.add(
+                // A copy of the base grows here; a stage has grown already.
+                [source = job.source, file = job.output->temp_path(), size = job.size,
+                 grow = grow_bytes(job.recipe) > 0 && !job.stage, name = job.output->final_path()] {
+                    sparse_copy(source, file);
+                    std::filesystem::resize_file(file, size);
+                    if (grow) {
+                        extend_root_partition(file, name);
+                    }
+                },
+                job.source_ready);
         }
         filler.start();
         progress.stage("", "starting the appliance");
@@ -429,15 +522,23 @@ ClusterResult build_cluster(const ClusterOptions& options) {
                 }
             }
         }
-        std::shared_future<std::string> hashing; // the latest hash started
+        if (key_maker) {
+            keys = key_maker->finish();
+            key_maker.reset();
+            save_cluster_keys(dir, keys);
+            for (size_t i = 0; i < nodes.size(); ++i) {
+                if (inputs[i].empty()) {
+                    inputs[i] = node_inputs_of(i);
+                }
+            }
+        }
         for (auto& job : jobs) {
             check_interrupted();
             const PlannedNode& planned = nodes[job.node];
             say(fmt::format("copying {} to {}", job.stage ? "the stage" : "the base image",
                             planned.image_name));
             progress.stage(planned.image_name, "copying");
-            job.filled.get();
-            appliance.image_filled(job.drive);
+            appliance.image_filled(job.drive, job.filled.get());
             say(fmt::format("{}: applying {}", planned.hostname,
                             job.stage ? "its own steps" : "the recipe"));
             progress.stage(planned.image_name, "applying", copy_weight);
@@ -459,21 +560,24 @@ ClusterResult build_cluster(const ClusterOptions& options) {
                 say(fmt::format("{}: new disk identity", planned.hostname));
                 apply_disk_identity(appliance, job.drive, *job.identity);
             } else {
-                // Unmounting wrote the image back: its file is final. One hash at a time, in
-                // order, so hashing takes the core the emulated appliance leaves free.
-                job.sha256 = std::async(std::launch::async,
-                                        [previous = hashing, path = job.output->temp_path()] {
-                                            if (previous.valid()) {
-                                                previous.wait();
-                                            }
-                                            return sha256_file(path);
-                                        })
+                // Unmounting wrote the image back: it is final.
+                job.sha256 = hashing
+                                 .add([path = job.output->temp_path(), set = job.set_file,
+                                       at = job.offset, size = job.size] {
+                                     if (!set.empty()) {
+                                         sparse_copy_range(set, at, size, path, 0);
+                                         // Not needed any more: without reflinks, its
+                                         // space is better free.
+                                         punch_hole(set, at, size);
+                                     }
+                                     return sha256_file(path);
+                                 })
                                  .share();
-                hashing = job.sha256;
             }
             progress.stage(planned.image_name, "waiting", node_apply_weight(planned));
         }
         appliance.shutdown();
+        hashing.help(); // both cores, now the appliance is gone
         result.backend = appliance.backend();
         result.launch_seconds += appliance.launch_seconds();
 
@@ -489,9 +593,10 @@ ClusterResult build_cluster(const ClusterOptions& options) {
             ManifestEntry entry;
             entry.result.node = planned;
             entry.result.image = dir / planned.image_name;
-            entry.result.size = std::filesystem::file_size(job.output->temp_path());
+            // First: an image of a set is in its own file once hashed.
             entry.result.sha256 =
                 job.sha256.valid() ? job.sha256.get() : sha256_file(job.output->temp_path());
+            entry.result.size = std::filesystem::file_size(job.output->temp_path());
             for (const auto& k : keys.hosts.at(planned.hostname).host_keys) {
                 entry.result.host_key_fingerprints.push_back(k.fingerprint);
             }

@@ -5,15 +5,12 @@
 #include "pimint/files.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <fmt/format.h>
 #include <fstream>
-#include <functional>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <sys/stat.h>
-#include <thread>
 
 namespace pimint {
 namespace {
@@ -118,52 +115,47 @@ bool same_keys(const ClusterKeys& a, const ClusterKeys& b) {
     return keys_to_json(a) == keys_to_json(b);
 }
 
-bool complete_cluster_keys(ClusterKeys& keys, const std::string& key_type,
-                           const std::vector<PlannedNode>& nodes) {
-    // ssh-keygen takes a second for a 3072-bit RSA key: the keys of a large cluster are
-    // made on every core, each task one node's three host keys (or the user's key).
-    std::vector<std::function<void()>> tasks;
-    std::optional<SshKeyPair> user;
-    if (!keys.user) {
-        tasks.emplace_back(
-            [&] { user = generate_ssh_key(key_type, "pi@" + nodes.front().hostname); });
+KeyMaker::KeyMaker(const ClusterKeys& keys, const std::string& key_type,
+                   const std::vector<PlannedNode>& nodes, size_t threads)
+    : keys_(keys)
+    , makes_user_(!keys.user)
+    , queue_(threads) {
+    const bool any = makes_user_ || std::any_of(nodes.begin(), nodes.end(), [&](const auto& n) {
+                         return !keys_.hosts.contains(n.hostname);
+                     });
+    if (any) {
+        require_ssh_keygen();
     }
-    std::map<std::string, NodeKeys> made;
-    for (const auto& node : nodes) {
-        if (keys.hosts.count(node.hostname) == 0 && made.count(node.hostname) == 0) {
-            made[node.hostname] = {};
-        }
-    }
-    for (auto& entry : made) {
-        tasks.emplace_back([&entry] {
-            for (const char* type : host_key_types) {
-                entry.second.host_keys.push_back(
-                    generate_ssh_key(type, "root@" + entry.first, 3072));
-            }
+    // Each task is the user's key or one node's three host keys. The user's RSA-4096 key
+    // goes first: it takes several host keys' time.
+    if (makes_user_) {
+        user_ = queue_.add([key_type, comment = "pi@" + nodes.front().hostname] {
+            return generate_ssh_key(key_type, comment);
         });
     }
-    // Each core takes the next task when it is done with one: the user's RSA-4096 key
-    // (first) takes several host keys' time.
-    const size_t cores = std::max(1U, std::thread::hardware_concurrency());
-    std::atomic<size_t> next{0};
-    std::vector<std::future<void>> running;
-    for (size_t c = 0; c < std::min(cores, tasks.size()); ++c) {
-        running.push_back(std::async(std::launch::async, [&] {
-            for (size_t i = next++; i < tasks.size(); i = next++) {
-                tasks[i]();
+    for (const auto& node : nodes) {
+        if (keys_.hosts.contains(node.hostname) || made_.contains(node.hostname)) {
+            continue;
+        }
+        made_[node.hostname] = queue_.add([comment = "root@" + node.hostname] {
+            NodeKeys made;
+            for (const char* type : host_key_types) {
+                made.host_keys.push_back(generate_ssh_key(type, comment, 3072));
             }
-        }));
+            return made;
+        });
     }
-    for (auto& r : running) {
-        r.get();
+}
+
+ClusterKeys KeyMaker::finish() {
+    queue_.help();
+    if (makes_user_) {
+        keys_.user = user_.get();
     }
-    if (user) {
-        keys.user = std::move(user);
+    for (auto& [hostname, made] : made_) {
+        keys_.hosts[hostname] = made.get();
     }
-    for (auto& [hostname, nk] : made) {
-        keys.hosts[hostname] = std::move(nk);
-    }
-    return !tasks.empty();
+    return std::move(keys_);
 }
 
 void save_cluster_keys(const std::filesystem::path& output_dir, const ClusterKeys& keys) {

@@ -5,8 +5,10 @@
 
 #include "pimint/cluster.hpp"
 #include "ssh_keys.hpp"
+#include "work_queue.hpp"
 
 #include <filesystem>
+#include <future>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,10 +39,33 @@ ClusterKeys load_supplied_keys(const std::filesystem::path& keys_dir, const std:
 // The same key pairs for the same hosts.
 bool same_keys(const ClusterKeys& a, const ClusterKeys& b);
 
-// Generates what is missing for `nodes` (the user key in `key_type`, host keys per node)
-// and returns whether anything was added.
-bool complete_cluster_keys(ClusterKeys& keys, const std::string& key_type,
-                           const std::vector<PlannedNode>& nodes);
+// Makes the keys a cluster lacks for `nodes` (the master user's key of `key_type`, three
+// host keys per node) on background threads, while the caller does other work: ssh-keygen
+// takes a second for a 3072-bit RSA key, and the appliance launch leaves a core free.
+class KeyMaker {
+public:
+    // Starts on `threads` threads. Throws Error(build) at once when keys are lacking
+    // and ssh-keygen is not installed.
+    KeyMaker(const ClusterKeys& keys, const std::string& key_type,
+             const std::vector<PlannedNode>& nodes, size_t threads);
+    KeyMaker(const KeyMaker&) = delete;
+    KeyMaker& operator=(const KeyMaker&) = delete;
+
+    bool makes_anything() const { return !made_.empty() || makes_user_; }
+    bool makes_user_key() const { return makes_user_; }
+    bool makes_host_keys(const std::string& hostname) const { return made_.contains(hostname); }
+
+    // Makes what is left on the calling thread too and returns the completed keys;
+    // throws the first error. Once only.
+    ClusterKeys finish();
+
+private:
+    ClusterKeys keys_;
+    bool makes_user_;
+    std::future<SshKeyPair> user_;
+    std::map<std::string, std::future<NodeKeys>> made_;
+    WorkQueue queue_; // last: it stops before what its tasks use
+};
 
 // Writes the keys atomically; the file is 0600 from the moment it exists.
 void save_cluster_keys(const std::filesystem::path& output_dir, const ClusterKeys& keys);

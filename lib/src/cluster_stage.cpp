@@ -17,6 +17,14 @@ std::vector<std::string> step_names(const std::vector<const Step*>& steps) {
     return names;
 }
 
+void seed_partition_table(const std::filesystem::path& image, const std::string& base_first_sector,
+                          bool grown, const std::filesystem::path& name) {
+    write_first_sector(image, base_first_sector, name);
+    if (grown) {
+        extend_root_partition(image, name);
+    }
+}
+
 std::string stage_key(const std::string& base_sha256, const Recipe& recipe) {
     const auto epoch = source_date_epoch();
     return sha256_text(fmt::format("pimint {}\nbase {}\nsteps {}\ndate {}\n", version(),
@@ -39,11 +47,16 @@ StageBuild::StageBuild(Appliance& appliance, DriveFiller& filler, const std::fil
         const std::filesystem::path file = m.stage->image->temp_path();
         const std::uintmax_t size = std::filesystem::file_size(base) + grow_bytes(recipe);
         create_sparse_file(file, size);
+        const bool grown = grow_bytes(recipe) > 0;
+        seed_partition_table(file, read_first_sector(base), grown, base);
         // Errors name the base image: the stage is never a file the user sees.
         m.drive = appliance.add_pending_image(file, base);
-        m.filled = filler.add([base, file, size] {
+        m.filled = filler.add([base, file, size, grown] {
             sparse_copy(base, file);
             std::filesystem::resize_file(file, size);
+            if (grown) {
+                extend_root_partition(file, base);
+            }
         });
         m.ready = m.done.get_future().share();
     }
@@ -69,8 +82,7 @@ void StageBuild::apply(const StatusCallback& status, const Progress& on_stage) {
         on_stage(path, "copying");
         say(fmt::format("copying the base image for the steps shared by {}'s nodes",
                         path.filename().string()));
-        m.filled.get();
-        appliance_.image_filled(m.drive);
+        appliance_.image_filled(m.drive, m.filled.get());
         on_stage(path, "applying");
         say(fmt::format("applying the steps shared by {}'s nodes", path.filename().string()));
         if (grow_bytes(recipe) > 0) {

@@ -68,7 +68,7 @@ private:
     struct Making {
         std::shared_ptr<Stage> stage;
         int drive = 0;
-        std::shared_future<void> filled;
+        std::shared_future<DriveFiller::Clock::time_point> filled;
         std::promise<void> done;
         std::shared_future<void> ready;
     };
@@ -76,6 +76,14 @@ private:
     const std::map<std::filesystem::path, Recipe>& recipes_;
     std::map<std::filesystem::path, Making> making_;
 };
+
+// Writes into `image`, a new pending drive of its final size, the partition table it will
+// hold once filled with a copy of the image whose first sector is `base_first_sector`
+// (and, when `grown`, its root partition extended to the end of the file). Filled after
+// the launch, the drive then needs no re-read of its partitions
+// (Appliance::image_filled). Errors name it by `name`.
+void seed_partition_table(const std::filesystem::path& image, const std::string& base_first_sector,
+                          bool grown, const std::filesystem::path& name);
 
 // The names of a list of steps.
 std::vector<std::string> step_names(const std::vector<const Step*>& steps);

@@ -3,8 +3,6 @@
 #include "pimint/error.hpp"
 #include "pimint/interrupt.hpp"
 
-#include <chrono>
-
 namespace pimint {
 
 DriveFiller::~DriveFiller() {
@@ -14,8 +12,8 @@ DriveFiller::~DriveFiller() {
     }
 }
 
-std::shared_future<void> DriveFiller::add(std::function<void()> fill,
-                                          std::shared_future<void> after) {
+std::shared_future<DriveFiller::Clock::time_point>
+DriveFiller::add(std::function<void()> fill, std::shared_future<void> after) {
     if (thread_.joinable()) {
         throw Error(ErrorCategory::internal, "drive filler", "add() after start()");
     }
@@ -44,8 +42,9 @@ void DriveFiller::run_all() {
                 return;
             }
             check_interrupted(); // the main thread, waiting for this fill, gets the error
+            const auto began = Clock::now();
             f.run();
-            f.done.set_value();
+            f.done.set_value(began);
         } catch (...) {
             f.done.set_exception(std::current_exception());
         }

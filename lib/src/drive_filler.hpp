@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <future>
 #include <list>
@@ -14,6 +15,8 @@ namespace pimint {
 
 class DriveFiller {
 public:
+    using Clock = std::chrono::steady_clock;
+
     DriveFiller() = default;
     // Stops after the fill under way (the fills not started never run) and waits for it.
     ~DriveFiller();
@@ -21,9 +24,11 @@ public:
     DriveFiller& operator=(const DriveFiller&) = delete;
 
     // Queues `fill`, to run once the fills queued before it are done and `after` (when
-    // valid) is ready. Its future is ready when it has run and holds its error, if any;
-    // a fill whose `after` failed fails with the same error. Before start() only.
-    std::shared_future<void> add(std::function<void()> fill, std::shared_future<void> after = {});
+    // valid) is ready. Its future is ready when it has run and holds the time it began
+    // (for Appliance::image_filled) or its error; a fill whose `after` failed fails with
+    // the same error. Before start() only.
+    std::shared_future<Clock::time_point> add(std::function<void()> fill,
+                                              std::shared_future<void> after = {});
     // Starts the thread that runs the fills.
     void start();
 
@@ -31,7 +36,7 @@ private:
     struct Fill {
         std::function<void()> run;
         std::shared_future<void> after;
-        std::promise<void> done;
+        std::promise<Clock::time_point> done;
     };
     void run_all();
 

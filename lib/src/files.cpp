@@ -27,7 +27,8 @@ namespace {
     throw Error(ErrorCategory::io, path.string(), message);
 }
 
-void copy_range_read_write(int in, int out, off_t start, off_t end,
+// The copies below write [start, end) of `in` at the same offsets plus `shift` in `out`.
+void copy_range_read_write(int in, int out, off_t start, off_t end, off_t shift,
                            const std::filesystem::path& to) {
     std::vector<char> buffer(1 << 20);
     off_t pos = start;
@@ -39,7 +40,7 @@ void copy_range_read_write(int in, int out, off_t start, off_t end,
         }
         ssize_t done = 0;
         while (done < got) {
-            const ssize_t put = ::pwrite(out, buffer.data() + done, got - done, pos + done);
+            const ssize_t put = ::pwrite(out, buffer.data() + done, got - done, pos + shift + done);
             if (put < 0) {
                 throw_io(to, "writing failed", errno);
             }
@@ -50,10 +51,10 @@ void copy_range_read_write(int in, int out, off_t start, off_t end,
 }
 
 // Returns false when copy_file_range is not usable between these files.
-bool copy_range_in_kernel(int in, int out, off_t start, off_t end,
+bool copy_range_in_kernel(int in, int out, off_t start, off_t end, off_t shift,
                           const std::filesystem::path& to) {
     off_t in_pos = start;
-    off_t out_pos = start;
+    off_t out_pos = start + shift;
     while (in_pos < end) {
         const ssize_t n =
             ::copy_file_range(in, &in_pos, out, &out_pos, static_cast<size_t>(end - in_pos), 0);
@@ -71,9 +72,11 @@ bool copy_range_in_kernel(int in, int out, off_t start, off_t end,
     return true;
 }
 
-std::vector<Extent> extents_of(int fd, const std::filesystem::path& path, off_t size) {
+// The data extents of `fd` within [start, size), clipped to it.
+std::vector<Extent> extents_of(int fd, const std::filesystem::path& path, off_t size,
+                               off_t start = 0) {
     std::vector<Extent> extents;
-    off_t pos = 0;
+    off_t pos = start;
     while (pos < size) {
         const off_t data = ::lseek(fd, pos, SEEK_DATA);
         if (data < 0) {
@@ -82,8 +85,11 @@ std::vector<Extent> extents_of(int fd, const std::filesystem::path& path, off_t 
             }
             throw_io(path, "cannot find data extents", errno);
         }
+        if (data >= size) {
+            break;
+        }
         off_t hole = ::lseek(fd, data, SEEK_HOLE);
-        if (hole < 0) {
+        if (hole < 0 || hole > size) {
             hole = size;
         }
         extents.push_back({static_cast<std::uint64_t>(data), static_cast<std::uint64_t>(hole)});
@@ -126,17 +132,72 @@ CopyStats sparse_copy(const std::filesystem::path& from, const std::filesystem::
     for (const Extent& e : extents_of(in.get(), from, st.st_size)) {
         const auto data = static_cast<off_t>(e.start);
         const auto hole = static_cast<off_t>(e.end);
-        if (in_kernel && !copy_range_in_kernel(in.get(), out.get(), data, hole, to)) {
+        if (in_kernel && !copy_range_in_kernel(in.get(), out.get(), data, hole, 0, to)) {
             in_kernel = false;
         }
         if (!in_kernel) {
-            copy_range_read_write(in.get(), out.get(), data, hole, to);
+            copy_range_read_write(in.get(), out.get(), data, hole, 0, to);
         }
         stats.data_bytes += e.end - e.start;
     }
     stats.method = in_kernel ? CopyStats::Method::copy_file_range : CopyStats::Method::read_write;
     out.close(to);
     return stats;
+}
+
+CopyStats sparse_copy_range(const std::filesystem::path& from, std::uint64_t from_offset,
+                            std::uint64_t size, const std::filesystem::path& to,
+                            std::uint64_t to_offset) {
+    FdHandle in(from, O_RDONLY);
+    FdHandle out(to, O_WRONLY | O_CREAT, 0600);
+    struct stat st {};
+    if (::fstat(out.get(), &st) != 0) {
+        throw_io(to, "cannot stat", errno);
+    }
+    if (static_cast<std::uint64_t>(st.st_size) < to_offset + size &&
+        ::ftruncate(out.get(), static_cast<off_t>(to_offset + size)) != 0) {
+        throw_io(to, "cannot size the copy", errno);
+    }
+    CopyStats stats;
+    stats.size = size;
+    file_clone_range range{};
+    range.src_fd = in.get();
+    range.src_offset = from_offset;
+    range.src_length = size;
+    range.dest_offset = to_offset;
+    if (::ioctl(out.get(), FICLONERANGE, &range) == 0) {
+        stats.method = CopyStats::Method::reflink;
+        stats.data_bytes = size;
+        out.close(to);
+        return stats;
+    }
+    const auto start = static_cast<off_t>(from_offset);
+    const auto shift = static_cast<off_t>(to_offset) - start;
+    bool in_kernel = true;
+    for (const Extent& e : extents_of(in.get(), from, start + static_cast<off_t>(size), start)) {
+        const auto data = static_cast<off_t>(e.start);
+        const auto hole = static_cast<off_t>(e.end);
+        if (in_kernel && !copy_range_in_kernel(in.get(), out.get(), data, hole, shift, to)) {
+            in_kernel = false;
+        }
+        if (!in_kernel) {
+            copy_range_read_write(in.get(), out.get(), data, hole, shift, to);
+        }
+        stats.data_bytes += e.end - e.start;
+    }
+    stats.method = in_kernel ? CopyStats::Method::copy_file_range : CopyStats::Method::read_write;
+    out.close(to);
+    return stats;
+}
+
+void punch_hole(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t size) {
+    FdHandle fd(path, O_WRONLY);
+    if (::fallocate(fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(offset), static_cast<off_t>(size)) != 0 &&
+        errno != EOPNOTSUPP) {
+        throw_io(path, "cannot free space", errno);
+    }
+    fd.close(path);
 }
 
 void create_sparse_file(const std::filesystem::path& path, std::uintmax_t size) {

@@ -37,8 +37,56 @@ void GuestImageFs::note_touched(const std::string& path) {
     }
 }
 
-std::string GuestImageFs::read(const std::string& path) {
+void GuestImageFs::defer_mount(const std::string& mount_point, std::function<void()> mount) {
+    deferred_point_ = std::filesystem::path(mount_point).lexically_normal().string();
+    deferred_entries_ = list(deferred_point_).size();
+    deferred_mount_ = std::move(mount);
+}
+
+void GuestImageFs::mount_deferred() {
+    if (deferred_mount_) {
+        auto mount = std::move(deferred_mount_);
+        deferred_mount_ = nullptr;
+        mount();
+    }
+}
+
+void GuestImageFs::mount_if_under(const std::string& path, bool recursive) {
+    if (!deferred_mount_) {
+        return;
+    }
+    const std::string p = std::filesystem::path(path).lexically_normal().string();
+    const auto below = [](const std::string& inner, const std::string& outer) {
+        return inner == outer || outer == "/" ||
+               (inner.size() > outer.size() && inner.starts_with(outer) &&
+                inner[outer.size()] == '/');
+    };
+    if (below(p, deferred_point_) || (recursive && below(deferred_point_, p))) {
+        mount_deferred();
+    }
+}
+
+void GuestImageFs::use(const std::string& path) {
     check_image_path(path);
+    mount_if_under(path, false);
+}
+
+void GuestImageFs::check_deferred_mount_point() {
+    if (!deferred_mount_) {
+        return;
+    }
+    auto mount = std::move(deferred_mount_);
+    deferred_mount_ = nullptr; // listing the mount point must not mount it
+    if (list(deferred_point_).size() != deferred_entries_) {
+        throw Error(ErrorCategory::internal, fmt::format("{}:{}", image_, deferred_point_),
+                    "a step wrote into the mount point of the unmounted boot partition "
+                    "(through a symbolic link?), where the partition would hide it");
+    }
+    deferred_mount_ = std::move(mount);
+}
+
+std::string GuestImageFs::read(const std::string& path) {
+    use(path);
     // pread answers in one message; read_file goes through a download to a temporary
     // file, some ten times slower under emulation for the small files read here. Pieces
     // stay well below the protocol's 4 MiB message limit.
@@ -58,78 +106,81 @@ std::string GuestImageFs::read(const std::string& path) {
 }
 
 void GuestImageFs::write(const std::string& path, const std::string& content) {
-    check_image_path(path);
+    use(path);
     note_touched(path);
     check(guestfs_write(g_.get(), path.c_str(), content.data(), content.size()), "writing", path);
 }
 
 void GuestImageFs::append(const std::string& path, const std::string& content) {
-    check_image_path(path);
+    use(path);
     note_touched(path);
     check(guestfs_write_append(g_.get(), path.c_str(), content.data(), content.size()), "appending",
           path);
 }
 
 void GuestImageFs::mkdir_p(const std::string& path) {
-    check_image_path(path);
+    use(path);
     note_touched(path);
     check(guestfs_mkdir_p(g_.get(), path.c_str()), "creating the directory", path);
 }
 
 void GuestImageFs::chmod(const std::string& path, std::uint32_t mode) {
-    check_image_path(path);
+    use(path);
     check(guestfs_chmod(g_.get(), static_cast<int>(mode), path.c_str()), "chmod", path);
 }
 
 void GuestImageFs::chown(const std::string& path, std::uint32_t uid, std::uint32_t gid) {
-    check_image_path(path);
+    use(path);
     check(guestfs_lchown(g_.get(), static_cast<int>(uid), static_cast<int>(gid), path.c_str()),
           "chown", path);
 }
 
 void GuestImageFs::symlink(const std::string& target, const std::string& link) {
-    check_image_path(link);
+    use(link);
     note_touched(link);
     check(guestfs_ln_sf(g_.get(), target.c_str(), link.c_str()), "creating the symlink", link);
 }
 
 std::string GuestImageFs::readlink(const std::string& path) {
-    check_image_path(path);
+    use(path);
     char* target = guestfs_readlink(g_.get(), path.c_str());
     check(target == nullptr ? -1 : 0, "readlink", path);
     return take_string(target);
 }
 
 void GuestImageFs::remove(const std::string& path) {
-    check_image_path(path);
+    use(path);
     note_touched(path);
     check(guestfs_rm_f(g_.get(), path.c_str()), "removing", path);
 }
 
 void GuestImageFs::tar_in(const std::filesystem::path& tarball, const std::string& dir) {
-    check_image_path(dir);
+    use(dir);
     for (const auto& name : archive_entry_names(tarball)) {
-        note_touched((std::filesystem::path(dir) / name).string());
+        const std::string path = (std::filesystem::path(dir) / name).lexically_normal().string();
+        mount_if_under(path, false);
+        note_touched(path);
     }
     check(guestfs_tar_in(g_.get(), tarball.c_str(), dir.c_str()), "unpacking an archive into", dir);
 }
 
 void GuestImageFs::tar_out(const std::string& dir, const std::filesystem::path& tarball) {
-    check_image_path(dir);
+    use(dir);
+    mount_if_under(dir, true);
     check(guestfs_tar_out_opts(g_.get(), dir.c_str(), tarball.c_str(),
                                GUESTFS_TAR_OUT_OPTS_NUMERICOWNER, 1, -1),
           "packing", dir);
 }
 
 bool GuestImageFs::exists(const std::string& path) {
-    check_image_path(path);
+    use(path);
     const int rc = guestfs_exists(g_.get(), path.c_str());
     check(rc, "checking", path);
     return rc == 1;
 }
 
 std::optional<FileStat> GuestImageFs::stat(const std::string& path) {
-    check_image_path(path);
+    use(path);
     // lstatns fails for a missing path; ask for the parent's listing rather than
     // parsing error strings.
     const std::filesystem::path p(path);
@@ -168,14 +219,14 @@ std::optional<FileStat> GuestImageFs::stat(const std::string& path) {
 }
 
 std::vector<std::string> GuestImageFs::list(const std::string& dir) {
-    check_image_path(dir);
+    use(dir);
     char** names = guestfs_ls(g_.get(), dir.c_str());
     check(names == nullptr ? -1 : 0, "listing", dir);
     return take_string_list(names);
 }
 
 SpaceInfo GuestImageFs::space(const std::string& path) {
-    check_image_path(path);
+    use(path);
     struct guestfs_statvfs* st = guestfs_statvfs(g_.get(), path.c_str());
     check(st == nullptr ? -1 : 0, "statvfs", path);
     SpaceInfo out;

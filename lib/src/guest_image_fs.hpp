@@ -4,6 +4,7 @@
 #include "guestfs_handle.hpp"
 #include "pimint/image_fs.hpp"
 
+#include <functional>
 #include <set>
 #include <string>
 
@@ -32,6 +33,18 @@ public:
     std::vector<std::string> list(const std::string& dir) override;
     SpaceInfo space(const std::string& path) override;
 
+    // Has `mount` called before the first use of a path at or below `mount_point` (or of
+    // a directory above it, with what it holds): the boot partition is mounted only for
+    // the edits that touch it. A node's own edits never do, and under emulation each
+    // mount and unmount costs a tenth of a second.
+    void defer_mount(const std::string& mount_point, std::function<void()> mount);
+    // Makes the deferred mount now, if it is still pending.
+    void mount_deferred();
+    // Before unmounting, with the mount still deferred: throws when its mount point
+    // changed, as when a write reached it through a symbolic link: the partition,
+    // mounted there at boot, would hide what was written.
+    void check_deferred_mount_point();
+
     // Every path written, created, removed or unpacked through this object, with the
     // directories above it (whose mtimes such changes move), for Appliance::clamp_mtimes.
     const std::set<std::string>& touched() const { return touched_; }
@@ -39,10 +52,16 @@ public:
 private:
     void check(int rc, const std::string& op, const std::string& path) const;
     void note_touched(const std::string& path);
+    // check_image_path(), then the deferred mount when `path` needs it.
+    void use(const std::string& path);
+    void mount_if_under(const std::string& path, bool recursive);
 
     GuestfsHandle& g_;
     std::string image_;
     std::set<std::string> touched_;
+    std::string deferred_point_;
+    std::function<void()> deferred_mount_; // empty once mounted, or when none is deferred
+    size_t deferred_entries_ = 0;          // in deferred_point_ when it was deferred
 };
 
 } // namespace pimint

@@ -3,6 +3,7 @@
 #include "file_handle.hpp"
 #include "pimint/error.hpp"
 
+#include <algorithm>
 #include <array>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -132,6 +133,61 @@ void write_partition_sectors(const std::filesystem::path& image, int number, std
         throw Error(ErrorCategory::io, name.string(), "cannot write the partition table");
     }
     fd.close(name);
+}
+
+void extend_root_partition(const std::filesystem::path& image, const std::filesystem::path& name) {
+    const PartitionTable table = read_partition_table(image);
+    const auto root = std::find_if(table.partitions.begin(), table.partitions.end(),
+                                   [](const Partition& p) { return p.number == 2; });
+    if (root == table.partitions.end()) {
+        throw Error(ErrorCategory::image, name.string(),
+                    "cannot grow the root partition: no partition 2");
+    }
+    for (const auto& p : table.partitions) {
+        if (p.offset() > root->offset()) {
+            throw Error(
+                ErrorCategory::image, name.string(),
+                fmt::format("cannot grow the root partition: partition {} follows it", p.number));
+        }
+    }
+    write_partition_sectors(image, 2, table.file_size / sector_size - root->start_sector, name);
+}
+
+std::string read_first_sector(const std::filesystem::path& image, std::uint64_t offset) {
+    std::string sector(sector_size, '\0');
+    FdHandle fd(image, O_RDONLY | O_CLOEXEC);
+    size_t got = 0;
+    while (got < sector.size()) {
+        const ssize_t n = ::pread(fd.get(), sector.data() + got, sector.size() - got,
+                                  static_cast<off_t>(offset + got));
+        if (n < 0) {
+            throw Error(ErrorCategory::io, image.string(), "cannot read the partition table");
+        }
+        if (n == 0) {
+            break;
+        }
+        got += static_cast<size_t>(n);
+    }
+    return sector;
+}
+
+void write_first_sector(const std::filesystem::path& image, const std::string& sector,
+                        const std::filesystem::path& name) {
+    if (sector.size() != sector_size) {
+        throw Error(ErrorCategory::internal, name.string(), "a first sector is 512 bytes");
+    }
+    FdHandle fd(image, O_WRONLY | O_CLOEXEC);
+    if (::pwrite(fd.get(), sector.data(), sector.size(), 0) !=
+        static_cast<ssize_t>(sector.size())) {
+        throw Error(ErrorCategory::io, name.string(), "cannot write the partition table");
+    }
+    fd.close(name);
+}
+
+bool has_extended_partition(const PartitionTable& table) {
+    return std::any_of(table.partitions.begin(), table.partitions.end(), [](const Partition& p) {
+        return p.type == 0x05 || p.type == 0x0f || p.type == 0x85;
+    });
 }
 
 std::string disk_id_hex(std::uint32_t disk_id) {

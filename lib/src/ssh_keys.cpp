@@ -31,12 +31,16 @@ std::filesystem::path private_dir() {
 
 } // namespace
 
-SshKeyPair generate_ssh_key(const std::string& type, const std::string& comment, int bits) {
+void require_ssh_keygen() {
     if (find_program("ssh-keygen").empty()) {
         throw Error(ErrorCategory::build, "ssh-keygen",
                     "OpenSSH's ssh-keygen is needed to make keys; on Debian: apt-get install "
                     "openssh-client");
     }
+}
+
+SshKeyPair generate_ssh_key(const std::string& type, const std::string& comment, int bits) {
+    require_ssh_keygen();
     const RemoveOnExit dir(private_dir());
     const auto file = dir.path() / "key";
     std::vector<std::string> argv{"ssh-keygen", "-q", "-t",    type, "-N",

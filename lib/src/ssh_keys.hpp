@@ -14,6 +14,9 @@ struct SshKeyPair {
     std::string fingerprint; // "ED25519 SHA256:..."
 };
 
+// Throws Error(build) with the package to install when ssh-keygen is missing.
+void require_ssh_keygen();
+
 // `type` is ed25519, rsa (`bits`, default 4096) or ecdsa (256 bits).
 SshKeyPair generate_ssh_key(const std::string& type, const std::string& comment, int bits = 0);
 

@@ -75,3 +75,38 @@ TEST_CASE("sha256_file hashes holes as the zeros they read as") {
     pimint::test::write_file(dir / "dense", dense);
     CHECK(sha256_file(dir / "dense") == sha256_text(dense));
 }
+
+TEST_CASE("sparse_copy_range copies a range to another offset and out again, holes kept") {
+    TempDir dir;
+    // An "image" of data, hole, data; placed at 3 MiB in a larger file, then copied out.
+    const std::uint64_t size = 8ULL << 20;
+    const std::string head(1 << 20, 'h');
+    const std::string tail(1 << 20, 't');
+    {
+        std::ofstream out(dir / "image", std::ios::binary);
+        out << head;
+        out.seekp(static_cast<std::streamoff>(size - tail.size()));
+        out << tail;
+    }
+    std::string dense(size, '\0');
+    dense.replace(0, head.size(), head);
+    dense.replace(size - tail.size(), tail.size(), tail);
+    const std::uint64_t at = 3ULL << 20;
+    create_sparse_file(dir / "holder", 16ULL << 20);
+    const CopyStats in = sparse_copy_range(dir / "image", 0, size, dir / "holder", at);
+    CHECK(in.size == size);
+    CHECK(std::filesystem::file_size(dir / "holder") == 16ULL << 20);
+    std::string holder(16ULL << 20, '\0');
+    holder.replace(at, size, dense);
+    CHECK(sha256_file(dir / "holder") == sha256_text(holder));
+
+    const CopyStats out = sparse_copy_range(dir / "holder", at, size, dir / "out", 0);
+    CHECK(out.size == size);
+    CHECK(std::filesystem::file_size(dir / "out") == size);
+    CHECK(sha256_file(dir / "out") == sha256_text(dense));
+    CHECK(allocated_bytes(dir / "out") < size / 2);
+
+    // Once copied out, the range can be freed in the holder.
+    punch_hole(dir / "holder", at, size);
+    CHECK(sha256_file(dir / "holder") == sha256_text(std::string(16ULL << 20, '\0')));
+}

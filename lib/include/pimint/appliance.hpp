@@ -6,12 +6,14 @@
 #include "pimint/image_fs.hpp"
 #include "pimint/partition_table.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pimint {
 
@@ -50,10 +52,28 @@ public:
     // image costs seconds, and so does a launch: this way they overlap.
     int add_pending_image(const std::filesystem::path& image, const std::filesystem::path& name);
     // The pending image `index` now holds its content, written on the host into the same
-    // file (not a new one: the appliance keeps the file it opened) at the same size.
-    // Checks its partition table and makes the appliance forget what it read of the file
-    // before (its block caches and partitions). Before that, the drive cannot be used.
-    void image_filled(int index);
+    // file (not a new one: the appliance keeps the file it opened) at the same size,
+    // beginning at `fill_started`. Checks its partition table and makes the appliance
+    // forget what it read of the file before (its block caches and partitions). Before
+    // that, the drive cannot be used. Cheapest when the file held its final partition
+    // table (first sector) when it was added and was filled after launch(): the kernel
+    // then already has the right partitions and the appliance does nothing.
+    void image_filled(int index, std::chrono::steady_clock::time_point fill_started);
+
+    // Queues several pending images in one drive, `file`: each drive costs the appliance's
+    // start some 0.4 s under emulation (udev, LVM and the daemon each probe it), a
+    // partition far less. Creates `file` sparse, sized for one image per entry of `names`
+    // (each `model`'s size, at image_offset()), and writes a GPT into it that makes each
+    // image's boot and root filesystems partitions of the drive. `model` (a Raspberry Pi
+    // image, or a pending one holding its final partition table already) has the
+    // partition table the images will have. Returns their indexes: pending images as
+    // add_pending_image's, filled on the host at image_offset() (never touching the rest
+    // of the file), then usable as any image except by grow_root().
+    std::vector<int> add_pending_image_set(const std::filesystem::path& file,
+                                           const std::vector<std::filesystem::path>& names,
+                                           const std::filesystem::path& model);
+    // Where image `index` starts in its file: 0, or its place in an image set's drive.
+    std::uint64_t image_offset(int index) const;
 
     // Starts the appliance: with KVM when /dev/kvm works, otherwise (or when KVM fails,
     // which happens with a present but broken /dev/kvm) with TCG software emulation.
@@ -106,6 +126,8 @@ public:
     // Must be called after writing; destruction alone does not report failures.
     void shutdown();
 
+    // The partition table of image `index`; for an image of a set, with its partitions
+    // where they are in the set's file, image_path().
     const PartitionTable& partition_table(int index) const;
     const std::filesystem::path& image_path(int index) const;
     // The name errors use for the image (see add_image).

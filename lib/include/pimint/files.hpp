@@ -22,6 +22,18 @@ struct CopyStats {
 // through copy_file_range or, failing that, read/write.
 CopyStats sparse_copy(const std::filesystem::path& from, const std::filesystem::path& to);
 
+// Copies `size` bytes of `from` from `from_offset` on into `to` at `to_offset`, as
+// sparse_copy does; `to` is created (mode 0600) when missing, never truncated, and
+// lengthened to hold the range. Where `from` has holes the range of `to` is left as it
+// is: it must read as zeros (a new file, or one made by create_sparse_file).
+CopyStats sparse_copy_range(const std::filesystem::path& from, std::uint64_t from_offset,
+                            std::uint64_t size, const std::filesystem::path& to,
+                            std::uint64_t to_offset);
+
+// Turns `size` bytes of `path` from `offset` on into a hole, freeing their space, where
+// the filesystem can; elsewhere leaves them.
+void punch_hole(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t size);
+
 // Creates `path` (mode 0600, or truncates it) as `size` bytes of hole: a file of its final
 // size, to be filled later.
 void create_sparse_file(const std::filesystem::path& path, std::uintmax_t size);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 namespace pimint {
@@ -40,6 +41,23 @@ void require_pi_layout(const PartitionTable& table, const std::filesystem::path&
 // name the image by `name`.
 void write_partition_sectors(const std::filesystem::path& image, int number, std::uint64_t sectors,
                              const std::filesystem::path& name);
+
+// Extends partition 2 (root) of `image` to the end of the file, which has grown, with
+// write_partition_sectors. Throws Error(image) when another partition follows it.
+void extend_root_partition(const std::filesystem::path& image, const std::filesystem::path& name);
+
+// The first sector of `image` (the MBR with its partition table), or of the image that
+// starts at `offset` in it; zero-filled where the file is shorter.
+std::string read_first_sector(const std::filesystem::path& image, std::uint64_t offset = 0);
+
+// Writes `sector` (512 bytes, as read_first_sector returns) as the first sector of
+// `image`. Errors name the image by `name`.
+void write_first_sector(const std::filesystem::path& image, const std::string& sector,
+                        const std::filesystem::path& name);
+
+// Whether `table` has an extended partition, whose logical partitions are described
+// outside the first sector.
+bool has_extended_partition(const PartitionTable& table);
 
 // "9c5e2a17": the lower-case hex disk id as it appears in PARTUUID= references.
 std::string disk_id_hex(std::uint32_t disk_id);
