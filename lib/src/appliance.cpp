@@ -25,7 +25,7 @@ namespace {
 struct Drive {
     std::filesystem::path path;
     std::filesystem::path name; // for errors
-    Access access;
+    Access access = Access::read_write;
     PartitionTable table;
     std::optional<std::uintmax_t> pending_size; // add_pending_image() until image_filled()
     std::string first_sector; // a pending image's at launch: the partitions the kernel saw
@@ -156,8 +156,11 @@ int Appliance::add_image(const std::filesystem::path& image, Access access,
     if (access == Access::read_write && ::access(image.c_str(), W_OK) != 0) {
         throw Error(ErrorCategory::io, image.string(), "not writable; check its permissions");
     }
-    impl_->drives.push_back(
-        {image, name.empty() ? image : name, access, std::move(table), {}, {}, -1, 0, 1, false});
+    Drive& d = impl_->drives.emplace_back();
+    d.path = image;
+    d.name = name.empty() ? image : name;
+    d.access = access;
+    d.table = std::move(table);
     return static_cast<int>(impl_->drives.size()) - 1;
 }
 
@@ -169,16 +172,11 @@ int Appliance::add_pending_image(const std::filesystem::path& image,
     if (::access(image.c_str(), W_OK) != 0) {
         throw Error(ErrorCategory::io, image.string(), "not writable; check its permissions");
     }
-    impl_->drives.push_back({image,
-                             name,
-                             Access::read_write,
-                             {},
-                             std::filesystem::file_size(image),
-                             read_first_sector(image),
-                             -1,
-                             0,
-                             1,
-                             false});
+    Drive& d = impl_->drives.emplace_back();
+    d.path = image;
+    d.name = name;
+    d.pending_size = std::filesystem::file_size(image);
+    d.first_sector = read_first_sector(image);
     return static_cast<int>(impl_->drives.size()) - 1;
 }
 
@@ -211,13 +209,21 @@ std::vector<int> Appliance::add_pending_image_set(const std::filesystem::path& f
     write_gpt(file, partitions);
     const std::string first_sector = read_first_sector(model);
     const int holder = static_cast<int>(impl_->drives.size());
-    impl_->drives.push_back({file, file, Access::read_write, {}, {}, {}, -1, 0, 1, true});
+    Drive& set = impl_->drives.emplace_back();
+    set.path = file;
+    set.name = file;
+    set.holds_set = true;
     std::vector<int> indexes;
     for (size_t k = 0; k < names.size(); ++k) {
-        Drive d{file,   names[k],         Access::read_write,
-                table,  table.file_size,  first_sector,
-                holder, mib + stride * k, static_cast<int>(2 * k + 1),
-                false};
+        Drive d;
+        d.path = file;
+        d.name = names[k];
+        d.table = table;
+        d.pending_size = table.file_size;
+        d.first_sector = first_sector;
+        d.holder = holder;
+        d.offset = mib + stride * k;
+        d.first_partition = static_cast<int>(2 * k + 1);
         for (auto& p : d.table.partitions) {
             p.start_sector += d.offset / sector_size;
         }
@@ -389,16 +395,13 @@ void Appliance::grow_root(int index) {
     const std::string device = impl_->device(index);
     const std::string root = impl_->partition_device(index, 2);
     impl_->say("growing the root partition");
-    const auto ends = [&] {
-        const auto p2 = std::find_if(drive.table.partitions.begin(), drive.table.partitions.end(),
-                                     [](const Partition& p) { return p.number == 2; });
-        return p2->offset() + p2->size();
-    };
+    const auto p2 = std::find_if(drive.table.partitions.begin(), drive.table.partitions.end(),
+                                 [](const Partition& p) { return p.number == 2; });
     // The partition table is edited in the file on the host (one field, so the disk
     // signature that PARTUUIDs name stays), and the appliance reads it again: faster
     // under emulation than partitioning tools in the appliance. Callers that make the
     // file can edit it before the appliance reads it at all (extend_root_partition).
-    if (ends() < std::filesystem::file_size(drive.path)) {
+    if (p2->offset() + p2->size() < std::filesystem::file_size(drive.path)) {
         extend_root_partition(drive.path, drive.name);
         drive.table = read_partition_table(drive.path);
         g.check(guestfs_blockdev_rereadpt(g.get(), device.c_str()),

@@ -145,6 +145,10 @@ private:
 
 // One image being made in the current appliance launch.
 struct Job {
+    Job(size_t node_index, Recipe node_recipe)
+        : node(node_index)
+        , recipe(std::move(node_recipe)) {}
+
     size_t node = 0;
     Recipe recipe;
     std::unique_ptr<AtomicOutput> output;
@@ -422,13 +426,7 @@ ClusterResult build_cluster(const ClusterOptions& options) {
         for (size_t k = first; k < std::min(todo.size(), first + batch_size); ++k) {
             const PlannedNode& node = nodes[todo[k]];
             const auto role_recipe = role_recipe_path(options, spec, node.role);
-            Job job{todo[k], node_recipe(options, spec, node),
-                    nullptr, 0,
-                    {},      nullptr,
-                    {},      {},
-                    {},      0,
-                    {},      {},
-                    {},      0};
+            Job job(todo[k], node_recipe(options, spec, node));
             job.steps = job.recipe.step_list();
             std::filesystem::path source = options.base;
             std::uintmax_t size = std::filesystem::file_size(options.base) + grow_bytes(job.recipe);
@@ -501,11 +499,7 @@ ClusterResult build_cluster(const ClusterOptions& options) {
                 // A copy of the base grows here; a stage has grown already.
                 [source = job.source, file = job.output->temp_path(), size = job.size,
                  grow = grow_bytes(job.recipe) > 0 && !job.stage, name = job.output->final_path()] {
-                    sparse_copy(source, file);
-                    std::filesystem::resize_file(file, size);
-                    if (grow) {
-                        extend_root_partition(file, name);
-                    }
+                    copy_to_size(source, file, size, grow, name);
                 },
                 job.source_ready);
         }

@@ -25,6 +25,15 @@ void seed_partition_table(const std::filesystem::path& image, const std::string&
     }
 }
 
+void copy_to_size(const std::filesystem::path& source, const std::filesystem::path& file,
+                  std::uintmax_t size, bool extend_root, const std::filesystem::path& name) {
+    sparse_copy(source, file);
+    std::filesystem::resize_file(file, size);
+    if (extend_root) {
+        extend_root_partition(file, name);
+    }
+}
+
 std::string stage_key(const std::string& base_sha256, const Recipe& recipe) {
     const auto epoch = source_date_epoch();
     return sha256_text(fmt::format("pimint {}\nbase {}\nsteps {}\ndate {}\n", version(),
@@ -51,13 +60,7 @@ StageBuild::StageBuild(Appliance& appliance, DriveFiller& filler, const std::fil
         seed_partition_table(file, read_first_sector(base), grown, base);
         // Errors name the base image: the stage is never a file the user sees.
         m.drive = appliance.add_pending_image(file, base);
-        m.filled = filler.add([base, file, size, grown] {
-            sparse_copy(base, file);
-            std::filesystem::resize_file(file, size);
-            if (grown) {
-                extend_root_partition(file, base);
-            }
-        });
+        m.filled = filler.add([base, file, size, grown] { copy_to_size(base, file, size, grown, base); });
         m.ready = m.done.get_future().share();
     }
 }

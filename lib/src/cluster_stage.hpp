@@ -85,6 +85,12 @@ private:
 void seed_partition_table(const std::filesystem::path& image, const std::string& base_first_sector,
                           bool grown, const std::filesystem::path& name);
 
+// Fills a pending drive's `file`: a copy of `source` at `size` bytes, its root partition
+// extended to the end when `extend_root` (the copy of a base image that grows). Errors
+// name it by `name`.
+void copy_to_size(const std::filesystem::path& source, const std::filesystem::path& file,
+                  std::uintmax_t size, bool extend_root, const std::filesystem::path& name);
+
 // The names of a list of steps.
 std::vector<std::string> step_names(const std::vector<const Step*>& steps);
 
