@@ -4,13 +4,16 @@
 #include "pimint/error.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fstream>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 extern char** environ;
@@ -41,8 +44,10 @@ std::vector<std::string> environment_with(const std::map<std::string, std::strin
 }
 
 // Spawns `c` with stdout on `out_fd`, stderr on `err_fd`, stdin from /dev/null; returns
-// the exit status (128+signal when killed).
-int spawn_and_wait(const Command& c, int out_fd, int err_fd) {
+// the exit status (128+signal when killed). While it runs, `tick` (when set) is called
+// every `tick_period` on this thread.
+int spawn_and_wait(const Command& c, int out_fd, int err_fd, const std::function<void()>& tick = {},
+                   std::chrono::milliseconds tick_period = std::chrono::seconds(2)) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -70,9 +75,29 @@ int spawn_and_wait(const Command& c, int out_fd, int err_fd) {
                     fmt::format("cannot run: {}", std::strerror(rc)));
     }
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            throw Error(ErrorCategory::internal, c.argv[0], "waitpid failed");
+    if (!tick) {
+        while (::waitpid(pid, &status, 0) < 0) {
+            if (errno != EINTR) {
+                throw Error(ErrorCategory::internal, c.argv[0], "waitpid failed");
+            }
+        }
+    } else {
+        // Polled, with a short sleep: a SIGCHLD handler would be process-wide state that
+        // a library must not take from its host program.
+        auto next_tick = std::chrono::steady_clock::now() + tick_period;
+        for (;;) {
+            const pid_t done = ::waitpid(pid, &status, WNOHANG);
+            if (done == pid) {
+                break;
+            }
+            if (done < 0 && errno != EINTR) {
+                throw Error(ErrorCategory::internal, c.argv[0], "waitpid failed");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (std::chrono::steady_clock::now() >= next_tick) {
+                tick();
+                next_tick += tick_period;
+            }
         }
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -80,13 +105,30 @@ int spawn_and_wait(const Command& c, int out_fd, int err_fd) {
 
 } // namespace
 
-void run_logged(const Command& command, const std::filesystem::path& log) {
+void run_logged(const Command& command, const std::filesystem::path& log,
+                const LogWatcher& watcher) {
     {
         std::ofstream header(log, std::ios::app);
         header << "\n$ " << describe(command) << "\n";
     }
     FdHandle fd(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
-    const int status = spawn_and_wait(command, fd.get(), fd.get());
+    std::function<void()> tick;
+    std::ifstream reader;
+    if (watcher) {
+        // Only what this command appends is shown to the watcher.
+        reader.open(log, std::ios::binary);
+        reader.seekg(0, std::ios::end);
+        tick = [&] {
+            reader.clear();
+            std::string fresh((std::istreambuf_iterator<char>(reader)),
+                              std::istreambuf_iterator<char>());
+            watcher(fresh);
+        };
+    }
+    const int status = spawn_and_wait(command, fd.get(), fd.get(), tick);
+    if (tick) {
+        tick(); // the last lines
+    }
     if (status != 0) {
         throw Error(ErrorCategory::build, log.string(),
                     fmt::format("'{}' failed (exit {}); last lines of the log: {}",

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pimint {
@@ -15,9 +17,15 @@ struct Command {
     std::map<std::string, std::string> env; // added to (or replacing in) the environment
 };
 
+// Sees what a running command has appended to its log since the last call (a few
+// seconds' worth, cut anywhere, even mid-line), so a long build can report progress.
+using LogWatcher = std::function<void(std::string_view fresh)>;
+
 // Runs `command`, appending its stdout and stderr to `log`. Throws Error(build) naming
-// the command, with the log's last lines, when it cannot start or exits non-zero.
-void run_logged(const Command& command, const std::filesystem::path& log);
+// the command, with the log's last lines, when it cannot start or exits non-zero. With
+// a `watcher`, the output is handed to it every two seconds while the command runs.
+void run_logged(const Command& command, const std::filesystem::path& log,
+                const LogWatcher& watcher = {});
 
 // Runs `command` and returns its standard output; throws on a non-zero exit.
 std::string run_capture(const Command& command);

@@ -11,12 +11,6 @@ namespace {
 // Images shown at once in the live block; the rest are summed up in the bar.
 constexpr size_t shown_images = 6;
 
-std::string duration(double seconds) {
-    const auto s = static_cast<long>(seconds + 0.5);
-    return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-                     : fmt::format("{}:{:02}", s / 60, s % 60);
-}
-
 bool finished(const std::string& stage) {
     return stage == "done" || stage == "kept";
 }
@@ -26,22 +20,57 @@ bool finished(const std::string& stage) {
 StatusDisplay::StatusDisplay(bool verbose, bool quiet)
     : live_(!quiet && !verbose && ::isatty(STDERR_FILENO) == 1)
     , verbose_(verbose && !quiet)
-    , quiet_(quiet) {}
+    , quiet_(quiet) {
+    if (!quiet_ && !verbose_) {
+        ticker_ = std::thread([this] { tick_until_stopped(); });
+    }
+}
 
 StatusDisplay::~StatusDisplay() {
+    if (ticker_.joinable()) {
+        {
+            const std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        stop_ticking_.notify_all();
+        ticker_.join();
+    }
     clear();
 }
 
+void StatusDisplay::tick_until_stopped() {
+    std::unique_lock lock(mutex_);
+    while (!stop_ticking_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+        if (live_) {
+            if (drawn_lines_ > 0) {
+                redraw(); // the elapsed time and ETA move on
+            }
+        } else if (auto line = piped_.due(std::chrono::steady_clock::now())) {
+            print_line(*line);
+        }
+    }
+}
+
+void StatusDisplay::print_line(const std::string& line) {
+    fmt::print(stderr, "pimint: {}\n", line);
+    std::fflush(stderr);
+    piped_.printed(std::chrono::steady_clock::now());
+}
+
 void StatusDisplay::show(std::string_view message) {
+    const std::lock_guard lock(mutex_);
     if (verbose_) {
         fmt::print(stderr, "pimint: {}\n", message);
     } else if (live_) {
         status_ = message;
         redraw();
+    } else if (!quiet_) {
+        piped_.status(message, std::chrono::steady_clock::now());
     }
 }
 
 void StatusDisplay::progress(const ProgressEvent& event) {
+    const std::lock_guard lock(mutex_);
     last_ = event;
     have_progress_ = true;
     if (!event.image.empty()) {
@@ -56,8 +85,8 @@ void StatusDisplay::progress(const ProgressEvent& event) {
     if (live_) {
         redraw();
     } else if (!quiet_ && !event.image.empty() && finished(event.stage)) {
-        fmt::print(stderr, "pimint: {} {} ({}/{})\n", event.image, event.stage, event.images_done,
-                   event.images_total);
+        print_line(fmt::format("{} {} ({}/{})", event.image, event.stage, event.images_done,
+                               event.images_total));
     }
 }
 
@@ -83,13 +112,13 @@ void StatusDisplay::redraw() {
         const int filled = static_cast<int>(last_.fraction * width);
         std::string eta = "ETA --:--";
         if (last_.fraction > 0.02) {
-            eta = "ETA " + duration(elapsed / last_.fraction * (1 - last_.fraction));
+            eta = "ETA " + clock_text(elapsed / last_.fraction * (1 - last_.fraction));
         }
         block +=
             fmt::format("[{}{}] {:3.0f}%  {}/{} images  {} elapsed  {}\n",
                         std::string(static_cast<size_t>(filled), '#'),
                         std::string(static_cast<size_t>(width - filled), '.'), last_.fraction * 100,
-                        last_.images_done, last_.images_total, duration(elapsed), eta);
+                        last_.images_done, last_.images_total, clock_text(elapsed), eta);
         ++lines;
     }
     if (!status_.empty()) {
@@ -102,6 +131,8 @@ void StatusDisplay::redraw() {
 }
 
 void StatusDisplay::clear() {
+    const std::lock_guard lock(mutex_);
+    piped_ = PipedStatus{}; // the run is over: no heartbeat after its results
     if (drawn_lines_ > 0) {
         fmt::print(stderr, "\033[{}F\033[J", drawn_lines_);
         std::fflush(stderr);

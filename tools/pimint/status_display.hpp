@@ -1,14 +1,22 @@
-// How the CLI shows progress. On a terminal (stderr): a live block, redrawn in place, with
-// the images being worked on, the run's progress bar and ETA, and the latest status line.
-// Not on a terminal: one plain line per finished image (stderr; stdout stays for
-// results). --verbose prints every status line as well; --quiet prints nothing.
+// How the CLI shows progress. On a terminal (stderr): a live block, redrawn in place and
+// every second, with the images being worked on, the run's progress bar and ETA, and the
+// latest status line. Not on a terminal: one plain line per finished image, and a line
+// for each stage that lasts (PipedStatus: announced when it starts, repeated at least
+// every 30 s while it runs) on stderr; stdout stays for results. --verbose prints every
+// status line as well; --quiet prints nothing. The library calls back from more than
+// one thread, and a ticker thread of its own keeps the clock and the heartbeat going.
 #pragma once
 
+#include "piped_status.hpp"
+
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <pimint/appliance.hpp>
 #include <pimint/cluster.hpp>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -30,6 +38,8 @@ public:
 
 private:
     void redraw();
+    void tick_until_stopped();
+    void print_line(const std::string& line);
 
     bool live_;    // redraw a block on a terminal
     bool verbose_; // one line per status
@@ -40,6 +50,11 @@ private:
     ProgressEvent last_;
     bool have_progress_ = false;
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+    PipedStatus piped_;
+    std::mutex mutex_;
+    std::condition_variable stop_ticking_;
+    bool stopping_ = false;
+    std::thread ticker_; // last: started once everything above exists
 };
 
 } // namespace pimint::cli
