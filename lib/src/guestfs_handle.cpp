@@ -1,15 +1,23 @@
 #include "guestfs_handle.hpp"
 
+#include "cache_dir.hpp"
 #include "pimint/error.hpp"
+#include "pimint/files.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
+#include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string_view>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -169,6 +177,122 @@ bool kvm_device_usable() {
     return true;
 }
 
+// The hypervisors this process has started (libguestfs's direct backend forks qemu as a
+// child of the process that launches).
+std::vector<pid_t> qemu_children() {
+    std::vector<pid_t> found;
+    const pid_t self = ::getpid();
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        std::ifstream stat(entry.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        // "pid (comm) state ppid ...": the command name may hold spaces, not ')'.
+        const auto open = line.find('(');
+        const auto close = line.rfind(')');
+        if (open == std::string::npos || close == std::string::npos || close < open) {
+            continue;
+        }
+        std::istringstream rest(line.substr(close + 1));
+        std::string state;
+        pid_t parent = 0;
+        rest >> state >> parent;
+        if (parent == self && line.substr(open + 1, close - open - 1).starts_with("qemu-system")) {
+            found.push_back(std::stoi(name));
+        }
+    }
+    return found;
+}
+
+// A KVM launch takes a few seconds. On some hosts /dev/kvm opens but the guest hangs
+// after the firmware, and libguestfs would wait 20 minutes before giving up; this stops
+// such a launch once qemu has run for `limit`, so that it is retried with TCG.
+class KvmLaunchTimer {
+public:
+    explicit KvmLaunchTimer(std::chrono::seconds limit)
+        : before_(qemu_children())
+        , thread_([this, limit] { run(limit); }) {}
+    ~KvmLaunchTimer() {
+        {
+            const std::lock_guard lock(m_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+    KvmLaunchTimer(const KvmLaunchTimer&) = delete;
+    KvmLaunchTimer& operator=(const KvmLaunchTimer&) = delete;
+
+    bool fired() const { return fired_; }
+
+private:
+    void run(std::chrono::seconds limit) {
+        std::unique_lock lock(m_);
+        pid_t qemu = 0;
+        std::chrono::steady_clock::time_point started;
+        while (!cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return done_; })) {
+            if (qemu == 0) {
+                for (const pid_t pid : qemu_children()) {
+                    if (std::find(before_.begin(), before_.end(), pid) == before_.end()) {
+                        qemu = pid;
+                        started = std::chrono::steady_clock::now();
+                    }
+                }
+            } else if (std::chrono::steady_clock::now() - started > limit) {
+                fired_ = true;
+                ::kill(qemu, SIGKILL);
+                return;
+            }
+        }
+    }
+
+    std::vector<pid_t> before_; // qemus of other appliances already running
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::atomic<bool> fired_{false};
+    std::thread thread_; // last: starts once the members above exist
+};
+
+constexpr std::chrono::seconds kvm_launch_limit{30};
+
+// Where a KVM launch that hung is remembered, so that later runs on this host go to TCG
+// at once instead of waiting for the limit again. The note holds what could change the
+// verdict: the host kernel and the hypervisor binary; another kernel or qemu tries KVM
+// again.
+std::filesystem::path kvm_hang_note() {
+    return cache_dir() / "kvm-hung";
+}
+
+std::string kvm_host_fingerprint(guestfs_h* g) {
+    struct utsname host {};
+    ::uname(&host);
+    const std::string hv = take_string(guestfs_get_hv(g));
+    struct stat st {};
+    ::stat(hv.c_str(), &st);
+    return fmt::format("{} {} {} {} {}\n", host.release, host.version, hv, st.st_size,
+                       st.st_mtim.tv_sec);
+}
+
+bool kvm_known_to_hang(guestfs_h* g) {
+    std::ifstream note(kvm_hang_note());
+    const std::string recorded((std::istreambuf_iterator<char>(note)),
+                               std::istreambuf_iterator<char>());
+    return !recorded.empty() && recorded == kvm_host_fingerprint(g);
+}
+
+void remember_kvm_hang(guestfs_h* g) {
+    std::error_code ec;
+    std::filesystem::create_directories(cache_dir(), ec);
+    AtomicOutput note(kvm_hang_note());
+    std::ofstream(note.temp_path()) << kvm_host_fingerprint(g);
+    note.commit();
+}
+
 bool tcg_forced_by_environment() {
     const char* settings = std::getenv("LIBGUESTFS_BACKEND_SETTINGS");
     return settings != nullptr &&
@@ -193,19 +317,37 @@ LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_driv
                              const std::function<void(std::string_view)>& say) {
     LaunchedHandle out;
     out.tcg = tcg_forced_by_environment() || !kvm_device_usable();
-    say(fmt::format("starting the appliance ({})", out.tcg ? "tcg, no usable KVM" : "kvm"));
-    out.handle = make_handle(out.tcg, add_drives);
-    if (guestfs_launch(out.handle->get()) == 0) {
-        return out;
+    const char* why_tcg = "tcg, no usable KVM";
+    if (!out.tcg && kvm_known_to_hang(GuestfsHandle().get())) {
+        out.tcg = true;
+        why_tcg = "tcg: KVM hung on this host before";
     }
-    const std::string first_error = out.handle->last_error();
-    out.handle.reset();
+    say(fmt::format("starting the appliance ({})", out.tcg ? why_tcg : "kvm"));
+    out.handle = make_handle(out.tcg, add_drives);
+    std::string first_error;
     if (out.tcg) {
+        if (guestfs_launch(out.handle->get()) == 0) {
+            return out;
+        }
         throw Error(ErrorCategory::appliance, "libguestfs",
-                    "the appliance did not start: " + first_error +
+                    "the appliance did not start: " + out.handle->last_error() +
                         " (run libguestfs-test-tool to diagnose)");
     }
-    say("KVM failed; starting the appliance again with tcg");
+    {
+        const KvmLaunchTimer timer(kvm_launch_limit);
+        if (guestfs_launch(out.handle->get()) == 0) {
+            return out;
+        }
+        first_error = out.handle->last_error();
+        if (timer.fired()) {
+            first_error = fmt::format("the appliance did not boot within {} s; later runs here "
+                                      "use tcg at once (remembered in {})",
+                                      kvm_launch_limit.count(), kvm_hang_note().string());
+            remember_kvm_hang(out.handle->get());
+        }
+    }
+    out.handle.reset();
+    say(fmt::format("KVM failed ({}); starting the appliance again with tcg", first_error));
     out.tcg = true;
     out.handle = make_handle(true, add_drives);
     if (guestfs_launch(out.handle->get()) == 0) {

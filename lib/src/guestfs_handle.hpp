@@ -51,7 +51,8 @@ struct LaunchedHandle {
 
 // Launches an appliance with KVM when /dev/kvm opens and TCG is not forced
 // (LIBGUESTFS_BACKEND_SETTINGS=force_tcg), else with TCG; a /dev/kvm that opens may
-// still fail inside qemu, so a failed KVM launch is retried with TCG. `add_drives` adds
+// still fail inside qemu, or hang there, so a KVM launch that fails or has not booted
+// within 30 s is retried with TCG. `add_drives` adds
 // the drives to each handle tried; `say` hears which accelerator is used. Throws
 // Error(appliance) with both launch errors.
 LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_drives,
