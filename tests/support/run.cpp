@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fcntl.h>
+#include <regex>
 #include <spawn.h>
 #include <stdexcept>
 #include <sys/wait.h>
@@ -48,6 +49,22 @@ RunResult run(const std::vector<std::string>& argv) {
     r.out = read_file(out_path);
     r.err = read_file(err_path);
     return r;
+}
+
+std::string without_progress(const std::string& err) {
+    static const std::regex stage_line(R"(^pimint: \[[0-9:]+\] )");
+    std::string kept;
+    size_t begin = 0;
+    while (begin < err.size()) {
+        size_t end = err.find('\n', begin);
+        end = end == std::string::npos ? err.size() : end + 1;
+        const std::string line = err.substr(begin, end - begin);
+        if (!std::regex_search(line, stage_line)) {
+            kept += line;
+        }
+        begin = end;
+    }
+    return kept;
 }
 
 std::string pimint_exe() {

@@ -14,6 +14,10 @@ struct RunResult {
 
 RunResult run(const std::vector<std::string>& argv);
 
+// `err` without the stage lines a piped run prints ("pimint: [M:SS] ..."), leaving its
+// results and errors.
+std::string without_progress(const std::string& err);
+
 // The pimint executable under test (PIMINT_EXE, set by meson test).
 std::string pimint_exe();
 

@@ -46,7 +46,11 @@ void StatusDisplay::tick_until_stopped() {
                 redraw(); // the elapsed time and ETA move on
             }
         } else if (auto line = piped_.due(std::chrono::steady_clock::now())) {
-            print_line(*line);
+            // Stamped with the run's clock, so a log shows the rhythm and a reader (or a
+            // test) tells these lines from results and errors.
+            const double elapsed =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+            print_line(fmt::format("[{}] {}", clock_text(elapsed), *line));
         }
     }
 }
