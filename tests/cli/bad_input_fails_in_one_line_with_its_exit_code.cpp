@@ -13,7 +13,7 @@
 #include <algorithm>
 #include <doctest/doctest.h>
 #include <fmt/format.h>
-#include <pimint/files.hpp>
+#include <pimint/core/files.hpp>
 #include <unistd.h>
 
 using namespace pimint;

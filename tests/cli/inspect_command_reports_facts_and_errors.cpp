@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
-#include <pimint/files.hpp>
-#include <pimint/partition_table.hpp>
+#include <pimint/core/files.hpp>
+#include <pimint/image/partition_table.hpp>
 #include <unistd.h>
 
 using namespace pimint;

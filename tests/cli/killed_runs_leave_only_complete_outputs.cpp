@@ -21,7 +21,7 @@
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <pimint/files.hpp>
+#include <pimint/core/files.hpp>
 #include <random>
 #include <sstream>
 #include <sys/stat.h>

@@ -14,8 +14,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <pimint/files.hpp>
-#include <pimint/partition_table.hpp>
+#include <pimint/core/files.hpp>
+#include <pimint/image/partition_table.hpp>
 
 using namespace pimint;
 

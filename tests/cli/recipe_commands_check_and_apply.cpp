@@ -10,7 +10,7 @@
 #include <csignal>
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
-#include <pimint/files.hpp>
+#include <pimint/core/files.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
 

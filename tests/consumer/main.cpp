@@ -1,4 +1,9 @@
+// A program outside pimint: the whole API through pimint/pimint.hpp, or one part's
+// header at a time (pimint/core/..., pimint/image/..., as the library's folders are).
 #include <iostream>
+#include <pimint/core/error.hpp>
+#include <pimint/core/version.hpp>
+#include <pimint/image/partition_table.hpp>
 #include <pimint/pimint.hpp>
 
 int main(int argc, char** argv) {

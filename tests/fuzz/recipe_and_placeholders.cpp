@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <pimint/classroom.hpp>
-#include <pimint/cluster.hpp>
-#include <pimint/error.hpp>
-#include <pimint/recipe.hpp>
-#include <pimint/step.hpp>
+#include <pimint/cluster/classroom.hpp>
+#include <pimint/cluster/cluster.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/recipe/recipe.hpp>
+#include <pimint/recipe/step.hpp>
 #include <string>
 #include <string_view>
 

@@ -11,10 +11,10 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <pimint/apply.hpp>
-#include <pimint/error.hpp>
-#include <pimint/inspect.hpp>
-#include <pimint/partition_table.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/image/inspect.hpp>
+#include <pimint/image/partition_table.hpp>
+#include <pimint/recipe/apply.hpp>
 
 using namespace pimint;
 

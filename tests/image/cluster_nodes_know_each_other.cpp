@@ -6,9 +6,9 @@
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
-#include <pimint/cluster.hpp>
-#include <pimint/error.hpp>
-#include <pimint/files.hpp>
+#include <pimint/cluster/cluster.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/core/files.hpp>
 #include <set>
 
 using namespace pimint;

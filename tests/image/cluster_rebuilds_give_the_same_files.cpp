@@ -16,8 +16,8 @@
 #include <fmt/format.h>
 #include <map>
 #include <memory>
-#include <pimint/appliance.hpp>
-#include <pimint/files.hpp>
+#include <pimint/core/files.hpp>
+#include <pimint/image/appliance.hpp>
 
 using namespace pimint;
 

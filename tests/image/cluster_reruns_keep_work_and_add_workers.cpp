@@ -8,10 +8,10 @@
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
-#include <pimint/cluster.hpp>
-#include <pimint/error.hpp>
-#include <pimint/files.hpp>
-#include <pimint/partition_table.hpp>
+#include <pimint/cluster/cluster.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/core/files.hpp>
+#include <pimint/image/partition_table.hpp>
 #include <set>
 #include <sys/stat.h>
 

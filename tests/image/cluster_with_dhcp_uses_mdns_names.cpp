@@ -9,9 +9,9 @@
 #include "test_image.hpp"
 
 #include <doctest/doctest.h>
-#include <pimint/cluster.hpp>
-#include <pimint/error.hpp>
-#include <pimint/files.hpp>
+#include <pimint/cluster/cluster.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/core/files.hpp>
 
 using namespace pimint;
 

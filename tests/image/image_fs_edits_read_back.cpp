@@ -1,13 +1,13 @@
 // Writes through ImageFs into a copy of the test image, then reads everything back
 // through a second, read-only appliance: what a step writes must be on the disk.
-#include "tar_writer.hpp"
+#include "core/tar_writer.hpp"
 #include "temp_dir.hpp"
 #include "test_image.hpp"
 
 #include <doctest/doctest.h>
-#include <pimint/appliance.hpp>
-#include <pimint/error.hpp>
-#include <pimint/files.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/core/files.hpp>
+#include <pimint/image/appliance.hpp>
 
 using namespace pimint;
 

@@ -4,9 +4,9 @@
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
-#include <pimint/appliance.hpp>
-#include <pimint/files.hpp>
-#include <pimint/inspect.hpp>
+#include <pimint/core/files.hpp>
+#include <pimint/image/appliance.hpp>
+#include <pimint/image/inspect.hpp>
 
 using namespace pimint;
 

@@ -7,10 +7,10 @@
 
 #include <chrono>
 #include <doctest/doctest.h>
-#include <pimint/appliance.hpp>
-#include <pimint/error.hpp>
-#include <pimint/files.hpp>
-#include <pimint/partition_table.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/core/files.hpp>
+#include <pimint/image/appliance.hpp>
+#include <pimint/image/partition_table.hpp>
 
 using namespace pimint;
 using Clock = std::chrono::steady_clock;

@@ -1,7 +1,7 @@
 // A call into the appliance that never answers (qemu under TCG now and then stalls
 // inside the guest) must not hang pimint: the watchdog stops the appliance once a call
 // has gone the limit without any sign of life, and the call fails saying why.
-#include "guestfs_handle.hpp"
+#include "image/guestfs_handle.hpp"
 
 #include <chrono>
 #include <doctest/doctest.h>

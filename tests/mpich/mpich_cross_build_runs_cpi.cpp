@@ -3,10 +3,10 @@
 // a private network namespace and compute pi with the installed mpiexec and cpi.
 // Skipped (exit 77), with the reason, where binfmt_misc cannot run ARM programs.
 #define DOCTEST_CONFIG_IMPLEMENT
-#include "archive_tree.hpp"
-#include "cache_dir.hpp"
+#include "core/archive_tree.hpp"
+#include "core/cache_dir.hpp"
 #include "disk_image.hpp"
-#include "mpich_build.hpp"
+#include "mpich/mpich_build.hpp"
 #include "run.hpp"
 #include "temp_dir.hpp"
 #include "test_image.hpp"
@@ -15,7 +15,7 @@
 #include <cmath>
 #include <doctest/doctest.h>
 #include <fstream>
-#include <pimint/apply.hpp>
+#include <pimint/recipe/apply.hpp>
 #include <regex>
 #include <set>
 #include <sys/stat.h>

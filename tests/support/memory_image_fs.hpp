@@ -4,8 +4,8 @@
 #pragma once
 
 #include <map>
+#include <pimint/image/image_fs.hpp>
 #include <set>
-#include <pimint/image_fs.hpp>
 #include <stdexcept>
 #include <string>
 
@@ -34,19 +34,26 @@ public:
         put(path, (files_.contains(path) ? files_[path].content : "") + content);
     }
     void mkdir_p(const std::string& path) override { dirs_.insert(path); }
-    void chmod(const std::string& path, std::uint32_t mode) override { files_.at(path).mode = mode; }
+    void chmod(const std::string& path, std::uint32_t mode) override {
+        files_.at(path).mode = mode;
+    }
     void chown(const std::string&, std::uint32_t, std::uint32_t) override {}
     void symlink(const std::string&, const std::string&) override { unsupported("symlink"); }
     std::string readlink(const std::string&) override { unsupported("readlink"); }
     void remove(const std::string& path) override { files_.erase(path); }
-    void tar_in(const std::filesystem::path&, const std::string&) override { unsupported("tar_in"); }
-    void tar_out(const std::string&, const std::filesystem::path&) override { unsupported("tar_out"); }
+    void tar_in(const std::filesystem::path&, const std::string&) override {
+        unsupported("tar_in");
+    }
+    void tar_out(const std::string&, const std::filesystem::path&) override {
+        unsupported("tar_out");
+    }
     bool exists(const std::string& path) override {
         return files_.contains(path) || dirs_.contains(path);
     }
     std::optional<FileStat> stat(const std::string& path) override {
         if (const auto it = files_.find(path); it != files_.end()) {
-            return FileStat{FileStat::Type::regular, it->second.mode, 0, 0, it->second.content.size()};
+            return FileStat{FileStat::Type::regular, it->second.mode, 0, 0,
+                            it->second.content.size()};
         }
         if (dirs_.contains(path)) {
             return FileStat{FileStat::Type::directory, 0755, 0, 0, 0};

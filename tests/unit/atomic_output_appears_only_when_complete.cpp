@@ -2,8 +2,8 @@
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
-#include <pimint/error.hpp>
-#include <pimint/files.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/core/files.hpp>
 
 using namespace pimint;
 using pimint::test::TempDir;

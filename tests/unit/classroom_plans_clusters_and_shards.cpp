@@ -5,8 +5,8 @@
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
-#include <pimint/classroom.hpp>
-#include <pimint/error.hpp>
+#include <pimint/cluster/classroom.hpp>
+#include <pimint/core/error.hpp>
 
 using namespace pimint;
 using test::TempDir;

@@ -1,16 +1,15 @@
 #include <doctest/doctest.h>
-#include <pimint/error.hpp>
-#include <pimint/image_fs.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/image/image_fs.hpp>
 #include <set>
 
 using namespace pimint;
 
 TEST_CASE("every error category has its own non-zero exit code") {
-    const ErrorCategory all[] = {ErrorCategory::usage,       ErrorCategory::recipe,
-                                 ErrorCategory::image,       ErrorCategory::io,
-                                 ErrorCategory::appliance,   ErrorCategory::build,
-                                 ErrorCategory::secret,
-                                 ErrorCategory::interrupted, ErrorCategory::internal};
+    const ErrorCategory all[] = {
+        ErrorCategory::usage,  ErrorCategory::recipe,      ErrorCategory::image,
+        ErrorCategory::io,     ErrorCategory::appliance,   ErrorCategory::build,
+        ErrorCategory::secret, ErrorCategory::interrupted, ErrorCategory::internal};
     std::set<int> codes;
     for (auto c : all) {
         CHECK(exit_code(c) != 0);

@@ -1,13 +1,13 @@
 // The GPT pimint writes for an image set, read back by util-linux's sfdisk: an
 // independent reader of the format.
-#include "gpt.hpp"
+#include "image/gpt.hpp"
 #include "run.hpp"
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
-#include <pimint/error.hpp>
-#include <pimint/files.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/core/files.hpp>
 
 using namespace pimint;
 

@@ -1,4 +1,4 @@
-#include "steps/support.hpp"
+#include "recipe/steps/support.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,12 +1,12 @@
 // A cluster output directory admits one writer at a time (a second one fails at once
 // with a clear error), and temporaries left by a killed run are removed while those of
 // a live process are left alone.
+#include "core/output_lock.hpp"
 #include "disk_image.hpp"
-#include "output_lock.hpp"
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
-#include <pimint/error.hpp>
+#include <pimint/core/error.hpp>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
-#include <pimint/error.hpp>
-#include <pimint/step.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/recipe/step.hpp>
 
 using namespace pimint;
 

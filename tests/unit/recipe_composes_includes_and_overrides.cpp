@@ -4,9 +4,9 @@
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
-#include <pimint/apply.hpp>
-#include <pimint/classroom.hpp>
-#include <pimint/recipe.hpp>
+#include <pimint/cluster/classroom.hpp>
+#include <pimint/recipe/apply.hpp>
+#include <pimint/recipe/recipe.hpp>
 
 using namespace pimint;
 using test::TempDir;

@@ -4,8 +4,8 @@
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
-#include <pimint/error.hpp>
-#include <pimint/recipe.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/recipe/recipe.hpp>
 
 using namespace pimint;
 using test::TempDir;

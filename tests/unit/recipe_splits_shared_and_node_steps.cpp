@@ -5,7 +5,7 @@
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
-#include <pimint/recipe.hpp>
+#include <pimint/recipe/recipe.hpp>
 
 using namespace pimint;
 using test::TempDir;

@@ -2,7 +2,7 @@
 // accounts whose password hash matches a published default; public keys, host keys,
 // locked accounts and real passwords pass.
 #include "memory_image_fs.hpp"
-#include "secret_scan.hpp"
+#include "publish/secret_scan.hpp"
 
 #include <crypt.h>
 #include <doctest/doctest.h>

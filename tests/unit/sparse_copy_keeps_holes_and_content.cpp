@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 #include <fstream>
-#include <pimint/files.hpp>
+#include <pimint/core/files.hpp>
 #include <sys/stat.h>
 
 using namespace pimint;

@@ -1,4 +1,4 @@
-#include "work_queue.hpp"
+#include "core/work_queue.hpp"
 
 #include <doctest/doctest.h>
 #include <stdexcept>

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <pimint/classroom.hpp>
+#include <pimint/cluster/classroom.hpp>
 
 namespace po = boost::program_options;
 

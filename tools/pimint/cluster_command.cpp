@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <pimint/cluster.hpp>
+#include <pimint/cluster/cluster.hpp>
 #include <sys/resource.h>
 
 namespace po = boost::program_options;

@@ -2,7 +2,7 @@
 #include "status_display.hpp"
 
 #include <fmt/format.h>
-#include <pimint/inspect.hpp>
+#include <pimint/image/inspect.hpp>
 
 namespace po = boost::program_options;
 

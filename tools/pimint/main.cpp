@@ -4,9 +4,9 @@
 
 #include <array>
 #include <fmt/format.h>
-#include <pimint/error.hpp>
-#include <pimint/interrupt.hpp>
-#include <pimint/version.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/core/interrupt.hpp>
+#include <pimint/core/version.hpp>
 #include <string_view>
 
 namespace {

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <pimint/publish.hpp>
+#include <pimint/publish/publish.hpp>
 
 namespace po = boost::program_options;
 

@@ -4,9 +4,9 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <pimint/apply.hpp>
-#include <pimint/error.hpp>
-#include <pimint/recipe.hpp>
+#include <pimint/core/error.hpp>
+#include <pimint/recipe/apply.hpp>
+#include <pimint/recipe/recipe.hpp>
 
 namespace po = boost::program_options;
 

@@ -12,8 +12,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <pimint/appliance.hpp>
-#include <pimint/cluster.hpp>
+#include <pimint/cluster/cluster.hpp>
+#include <pimint/image/appliance.hpp>
 #include <string>
 #include <string_view>
 #include <thread>

@@ -1,0 +1,9 @@
+#include "pimint/core/version.hpp"
+
+namespace pimint {
+
+std::string_view version() noexcept {
+    return PIMINT_VERSION;
+}
+
+} // namespace pimint

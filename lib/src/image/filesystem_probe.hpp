@@ -1,0 +1,16 @@
+// The type of a partition's filesystem, read from its superblock on the host. The
+// appliance could tell (blkid), but each blkid run there costs a quarter of a second
+// under emulation, and a cluster run mounts every node once.
+#pragma once
+
+#include "pimint/image/partition_table.hpp"
+
+#include <filesystem>
+#include <string>
+
+namespace pimint {
+
+// "ext4", "ext3", "ext2", "vfat", or "" when the partition holds none of these.
+std::string probe_filesystem_type(const std::filesystem::path& image, const Partition& partition);
+
+} // namespace pimint

@@ -1,9 +1,0 @@
-#include "pimint/version.hpp"
-
-namespace pimint {
-
-std::string_view version() noexcept {
-    return PIMINT_VERSION;
-}
-
-} // namespace pimint
