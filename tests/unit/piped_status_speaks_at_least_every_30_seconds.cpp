@@ -38,16 +38,16 @@ std::vector<Printed> run(const std::vector<std::pair<int, std::string>>& lines, 
 
 } // namespace
 
-TEST_CASE("a long stage is announced once it has lasted a moment, then every 30 s") {
+TEST_CASE("a long stage is announced once it has lasted a moment, then every 25 s") {
     const auto printed = run({{0, "starting the appliance (tcg)"}}, 100);
     REQUIRE(printed.size() == 4);
     CHECK(printed[0].at == 2);
     CHECK(printed[0].line == "starting the appliance (tcg)");
-    CHECK(printed[1].at == 32);
-    CHECK(printed[1].line == "starting the appliance (tcg) (still running, 0:32)");
-    CHECK(printed[2].at == 62);
-    CHECK(printed[3].at == 92);
-    CHECK(printed[3].line == "starting the appliance (tcg) (still running, 1:32)");
+    CHECK(printed[1].at == 27);
+    CHECK(printed[1].line == "starting the appliance (tcg) (still running, 0:27)");
+    CHECK(printed[2].at == 52);
+    CHECK(printed[3].at == 77);
+    CHECK(printed[3].line == "starting the appliance (tcg) (still running, 1:17)");
 }
 
 TEST_CASE("a counter that moves continues its stage and is shown at its latest value") {
@@ -61,10 +61,10 @@ TEST_CASE("a counter that moves continues its stage and is shown at its latest v
     REQUIRE(printed.size() == 3);
     CHECK(printed[0].at == 3);
     CHECK(printed[0].line == "MPICH: compiling with 2 jobs: 30 files compiled");
-    CHECK(printed[1].at == 33);
+    CHECK(printed[1].at == 28);
     CHECK(printed[1].line ==
-          "MPICH: compiling with 2 jobs: 330 files compiled (still running, 0:32)");
-    CHECK(printed[2].at == 63);
+          "MPICH: compiling with 2 jobs: 270 files compiled (still running, 0:27)");
+    CHECK(printed[2].at == 53);
 }
 
 TEST_CASE("quick steps stay quiet; the silence never lasts more than 30 s") {
@@ -88,7 +88,7 @@ TEST_CASE("another printed line counts as speaking") {
     CHECK(piped.due(t0 + 2s) == "hashing the images");
     piped.printed(t0 + 20s); // "worker001.img done (1/3)"
     CHECK(!piped.due(t0 + 40s));
-    CHECK(piped.due(t0 + 50s) == "hashing the images (still running, 0:50)");
+    CHECK(piped.due(t0 + 45s) == "hashing the images (still running, 0:45)");
 }
 
 TEST_CASE("nothing is printed before the first status line") {

@@ -18,8 +18,9 @@ public:
 
     // A stage is announced once it has been current this long.
     static constexpr std::chrono::seconds settle{2};
-    // The longest silence while a stage runs.
-    static constexpr std::chrono::seconds heartbeat{30};
+    // The longest silence while a stage runs: under the 30 s promised, since lines are
+    // only printed on the display's one-second tick.
+    static constexpr std::chrono::seconds heartbeat{25};
 
     // A new status line. Lines that differ only in their numbers ("412 files", "530
     // files") continue the same stage.
