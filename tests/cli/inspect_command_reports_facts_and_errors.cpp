@@ -121,10 +121,10 @@ TEST_CASE("inspect prints the test image's facts, as text and as JSON, without c
     const auto text = run_pimint({"inspect", image.string()});
     INFO(text.err);
     REQUIRE(text.exit_code == 0);
-    for (const char* fact :
-         {"Layout       stretch", "Hostname     raspberrypi", "pi (1000:1000)",
-          "SSH          disabled", "Locale       en_GB.UTF-8", "layout gb",
-          "Timezone     Europe/London", "WiFi country (not set)", "'rootfs' at /"}) {
+    for (const char* fact : {"Layout       stretch", "Hostname     raspberrypi", "pi (1000:1000)",
+                             "SSH          disabled", "Locale       en_GB.UTF-8", "layout gb",
+                             "Timezone     Europe/London", "WiFi country (not set)",
+                             "'rootfs' at /", "Architecture armhf (code for armv7 and later)"}) {
         CHECK_MESSAGE(text.out.find(fact) != std::string::npos, fact);
     }
     // quiet when not on a terminal, but for the stages a piped run announces

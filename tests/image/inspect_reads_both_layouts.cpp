@@ -54,6 +54,9 @@ TEST_CASE("inspect reads the Raspbian facts of the stretch and bookworm layouts"
         CHECK(info.os_id == "debian");
         CHECK(info.os_name.find("Debian GNU/Linux") != std::string::npos);
         CHECK(info.hostname == "raspberrypi");
+        // Debian's armhf libc, which the test image has, is built for ARMv7.
+        CHECK(info.architecture == "armhf");
+        CHECK(info.code_baseline == "armv7");
         REQUIRE(info.default_user.has_value());
         CHECK(info.default_user->name == "pi");
         CHECK(info.default_user->uid == 1000);
@@ -74,6 +77,8 @@ TEST_CASE("inspect reads the Raspbian facts of the stretch and bookworm layouts"
         const auto j = nlohmann::json::parse(to_json(binfo));
         CHECK(j["layout"] == "bookworm");
         CHECK(j["hostname"] == "raspberrypi");
+        CHECK(j["architecture"] == "armhf");
+        CHECK(j["code_baseline"] == "armv7");
         CHECK(j["default_user"]["name"] == "pi");
         CHECK(j["ssh"]["enabled"] == false);
         CHECK(j["partitions"][0]["label"] == "boot");

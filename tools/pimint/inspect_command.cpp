@@ -40,6 +40,12 @@ void print_text(const ImageInfo& info) {
         first = false;
     }
     fmt::print("{:<13}{}\n", "OS", or_unset(info.os_name));
+    fmt::print(
+        "{:<13}{}\n", "Architecture",
+        info.architecture.empty()
+            ? std::string("unknown (no libc found)")
+            : fmt::format("{} (code for {} and later)", info.architecture,
+                          info.code_baseline.empty() ? "an unknown CPU" : info.code_baseline));
     fmt::print("{:<13}{}\n", "Hostname", or_unset(info.hostname));
     std::string users;
     for (const auto& u : info.users) {

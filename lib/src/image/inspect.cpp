@@ -1,6 +1,7 @@
 #include "pimint/image/inspect.hpp"
 
 #include "core/text.hpp"
+#include "image/elf_arch.hpp"
 #include "pimint/core/error.hpp"
 
 #include <fmt/format.h>
@@ -36,6 +37,22 @@ std::string wifi_country(ImageFs& fs, const std::string& boot_mount) {
         }
     }
     return {};
+}
+
+// The libc of the image's own architecture, where Debian and Raspberry Pi OS put it
+// (merged /usr or not): the image's architecture is what that file is built for.
+void read_architecture(ImageFs& fs, ImageInfo& info) {
+    for (const char* triplet : {"arm-linux-gnueabihf", "aarch64-linux-gnu", "arm-linux-gnueabi"}) {
+        for (const char* dir : {"/usr/lib/", "/lib/"}) {
+            const std::string libc = std::string(dir) + triplet + "/libc.so.6";
+            if (fs.exists(libc)) {
+                const ElfArch arch = read_elf_arch(fs.read(libc), libc);
+                info.architecture = arch.architecture;
+                info.code_baseline = arch.code_baseline;
+                return;
+            }
+        }
+    }
 }
 
 void read_ssh_state(ImageFs& fs, const std::string& boot_mount, ImageInfo& info) {
@@ -101,6 +118,7 @@ ImageInfo inspect_mounted(Appliance& appliance, int index, const Layout& layout)
     info.os_id = get(os, "ID");
     info.os_version = get(os, "VERSION_ID");
     info.os_codename = get(os, "VERSION_CODENAME");
+    read_architecture(fs, info);
     info.hostname = first_line(fs.read_if_exists("/etc/hostname"));
 
     for (const auto& e : text::parse_passwd(fs.read_if_exists("/etc/passwd").value_or(""))) {
@@ -187,6 +205,8 @@ std::string to_json(const ImageInfo& info) {
           {"id", info.os_id},
           {"version", info.os_version},
           {"codename", info.os_codename}}},
+        {"architecture", info.architecture},
+        {"code_baseline", info.code_baseline},
         {"hostname", info.hostname},
         {"users", users},
         {"default_user", info.default_user ? user_json(*info.default_user) : json(nullptr)},

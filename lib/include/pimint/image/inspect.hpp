@@ -43,6 +43,11 @@ struct ImageInfo {
     std::string os_id;      // ID
     std::string os_version; // VERSION_ID
     std::string os_codename;
+    // From the image's own libc (its ELF header and ARM build attributes): Debian's
+    // architecture name ("armhf", "arm64") and the oldest CPU its code runs on ("armv6kz",
+    // "armv7", "armv8-a"). Empty when the image has no libc pimint knows where to find.
+    std::string architecture;
+    std::string code_baseline;
     std::string hostname;
     std::vector<UserInfo> users;          // root and the login users (uid 1000-59999)
     std::optional<UserInfo> default_user; // uid 1000, "pi" on Raspbian
