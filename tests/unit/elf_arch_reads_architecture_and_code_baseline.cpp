@@ -63,24 +63,34 @@ std::string elf64(std::uint16_t machine) {
 
 } // namespace
 
-TEST_CASE("a Raspbian-style libc: hard float, ARMv6KZ after its CPU name") {
-    const auto arch = pimint::read_elf_arch(arm_elf(0x05000400, std::string("\x05"
-                                                                            "ARM1176JZF-S\0"
-                                                                            "\x06\x07\x08\x01",
-                                                                            18)),
-                                            "libc.so.6");
-    CHECK(arch.architecture == "armhf");
-    CHECK(arch.code_baseline == "armv6kz");
-}
-
-TEST_CASE("a soft-float ARMv7 file, with a compatibility tag before the CPU") {
-    const auto arch = pimint::read_elf_arch(arm_elf(0x05000200, std::string("\x20\x01"
-                                                                            "gnu\0"
-                                                                            "\x06\x0a",
-                                                                            8)),
-                                            "libc.so.6");
-    CHECK(arch.architecture == "armel");
-    CHECK(arch.code_baseline == "armv7");
+TEST_CASE("32-bit ARM: the float ABI names the architecture, Tag_CPU_arch the baseline") {
+    struct Case {
+        const char* what;
+        std::uint32_t flags;
+        std::string attributes;
+        const char* architecture;
+        const char* baseline;
+    };
+    const Case cases[] = {
+        {"a Raspbian-style libc: hard float, ARMv6KZ after its CPU name", 0x05000400,
+         std::string("\x05"
+                     "ARM1176JZF-S\0"
+                     "\x06\x07\x08\x01",
+                     18),
+         "armhf", "armv6kz"},
+        {"soft float, ARMv7 after a compatibility tag", 0x05000200,
+         std::string("\x20\x01"
+                     "gnu\0"
+                     "\x06\x0a",
+                     8),
+         "armel", "armv7"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        const auto arch = pimint::read_elf_arch(arm_elf(c.flags, c.attributes), "libc.so.6");
+        CHECK(arch.architecture == c.architecture);
+        CHECK(arch.code_baseline == c.baseline);
+    }
 }
 
 TEST_CASE("64-bit files: arm64 is plain armv8-a, others are named") {
