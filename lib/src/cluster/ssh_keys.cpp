@@ -2,22 +2,14 @@
 
 #include "core/remove_on_exit.hpp"
 #include "core/subprocess.hpp"
+#include "core/text_file.hpp"
 #include "pimint/core/error.hpp"
 
 #include <cstdlib>
 #include <fmt/format.h>
-#include <fstream>
-#include <sstream>
 
 namespace pimint {
 namespace {
-
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 // A new 0700 directory (mkdtemp's mode) for ssh-keygen's output.
 std::filesystem::path private_dir() {
@@ -53,8 +45,8 @@ SshKeyPair generate_ssh_key(const std::string& type, const std::string& comment,
     run_capture({argv, {}, {}});
     SshKeyPair key;
     key.type = type;
-    key.private_key = slurp(file);
-    key.public_key = slurp(file.string() + ".pub");
+    key.private_key = read_text(file);
+    key.public_key = read_text(file.string() + ".pub");
     while (!key.public_key.empty() && key.public_key.back() == '\n') {
         key.public_key.pop_back();
     }
