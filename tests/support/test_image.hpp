@@ -7,7 +7,9 @@
 
 namespace pimint::test {
 
-// Runs tools/make-test-image --layout `layout` and returns the image path it prints.
-std::filesystem::path test_image(const std::string& layout = "stretch");
+// Runs tools/make-test-image --layout `layout` --arch `arch` and returns the image path
+// it prints.
+std::filesystem::path test_image(const std::string& layout = "stretch",
+                                 const std::string& arch = "armhf");
 
 } // namespace pimint::test
