@@ -1,5 +1,6 @@
 // The bad-input matrix of the CLI: every mistake a user can make in a recipe or a
-// cluster spec, and an image too full for the recipe, ends with exactly one line on
+// cluster spec, an image too full for the recipe and an image built for a PC rather than
+// a Pi, ends with exactly one line on
 // stderr naming the file (and line:column where there is one), the problem and the fix,
 // a distinct exit code, nothing on stdout and nothing written to the output directory;
 // so do a malformed SOURCE_DATE_EPOCH and a --keys directory without keys.
@@ -194,4 +195,30 @@ TEST_CASE("an image too full for the recipe: the step, the space needed and the 
     CHECK(r.out.empty());
     CHECK_FALSE(std::filesystem::exists(out));
     CHECK(sha256_file(base) == base_sha);
+}
+
+TEST_CASE("an image built for another architecture: one line naming its libc") {
+    // A Raspberry Pi layout whose root holds this PC's own libc, as a PC image would.
+    test::TempDir dir;
+    const auto root = dir / "root";
+    std::filesystem::create_directories(root / "etc");
+    std::filesystem::create_directories(root / "usr/lib/x86_64-linux-gnu");
+    test::write_file(root / "etc/fstab", "/dev/mmcblk0p1 /boot vfat defaults 0 2\n");
+    std::filesystem::copy_file("/usr/lib/x86_64-linux-gnu/libc.so.6",
+                               root / "usr/lib/x86_64-linux-gnu/libc.so.6");
+    const auto base = dir / "pc.img";
+    test::write_pi_layout_image(base, root);
+    test::write_file(dir / "name.toml", "[hostname]\nname = \"node1\"\n");
+    const auto out = dir / "out.img";
+    const auto r = test::run({test::pimint_exe(), "apply", (dir / "name.toml").string(), "--base",
+                              base.string(), "-o", out.string()});
+    INFO(r.err);
+    const auto err = test::without_progress(r.err);
+    CHECK(r.exit_code == 4);
+    CHECK(err == fmt::format("pimint: {}: the image is built for amd64 (its libc in "
+                             "/usr/lib/x86_64-linux-gnu), not for a Raspberry Pi; use a Raspberry "
+                             "Pi OS image: 32-bit (armhf) or 64-bit (arm64)\n",
+                             out.string()));
+    CHECK(r.out.empty());
+    CHECK_FALSE(std::filesystem::exists(out));
 }

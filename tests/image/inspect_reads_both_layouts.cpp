@@ -1,5 +1,6 @@
 // Inspects the generated test image in both layouts through one appliance, as pimint
-// does for many images, and checks every fact against what make-test-image wrote.
+// does for many images, and checks every fact against what make-test-image wrote; then
+// the 64-bit trixie test image.
 #include "test_image.hpp"
 
 #include <doctest/doctest.h>
@@ -88,4 +89,18 @@ TEST_CASE("inspect reads the Raspbian facts of the stretch and bookworm layouts"
         CHECK(sha256_file(stretch) == stretch_sum);
         CHECK(sha256_file(bookworm) == bookworm_sum);
     }
+}
+
+TEST_CASE("inspect reads a 64-bit trixie image as arm64, with no user") {
+    const auto trixie = test::test_image("trixie", "arm64");
+    const ImageInfo info = inspect_image(trixie);
+    CHECK(info.architecture == "arm64");
+    CHECK(info.code_baseline == "armv8-a");
+    CHECK(info.os_codename == "trixie");
+    CHECK(info.boot_mount == "/boot/firmware");
+    CHECK(info.partitions.at(0).label == "bootfs");
+    CHECK_FALSE(info.default_user.has_value());
+    const auto j = nlohmann::json::parse(to_json(info));
+    CHECK(j["architecture"] == "arm64");
+    CHECK(j["code_baseline"] == "armv8-a");
 }

@@ -1,11 +1,13 @@
 // The [mpich] step end to end: cross-compile MPICH (or take it from the cache) into a
 // copy of the test image, then run the image's own root filesystem under qemu-user in
-// a private network namespace and compute pi with the installed mpiexec and cpi.
+// a private network namespace and compute pi with the installed mpiexec and cpi; the
+// same for the 64-bit trixie test image, whose MPICH is AArch64 code.
 // Skipped (exit 77), with the reason, where binfmt_misc cannot run ARM programs.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include "core/archive_tree.hpp"
 #include "core/cache_dir.hpp"
 #include "disk_image.hpp"
+#include "image/elf_arch.hpp"
 #include "mpich/mpich_build.hpp"
 #include "run.hpp"
 #include "temp_dir.hpp"
@@ -49,17 +51,29 @@ bool is_elf(const std::filesystem::path& p) {
     return in && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
 }
 
-// Runs `script` as pi (uid 1000) inside the image's root under qemu-user, with its own
-// hostname and only a loopback network, so no MPI traffic can leave.
+// Runs `script` as pi (uid 1000; root where the image has no user yet) inside the
+// image's root under qemu-user, with its own hostname and only a loopback network, so no
+// MPI traffic can leave.
 test::RunResult run_in_image(const std::filesystem::path& root, const std::string& hostname,
-                             const std::string& script) {
+                             const std::string& script, bool as_pi = true) {
     const std::string inner =
         "hostname " + hostname + " && ip link set lo up && mount -t proc proc " + root.string() +
-        "/proc && exec chroot --userspec=1000:1000 " + root.string() +
-        " /usr/bin/env -i HOME=/home/pi USER=pi PATH=/usr/bin:/bin /bin/bash -l -c '" + script +
-        "'";
+        "/proc && exec chroot --userspec=" + (as_pi ? "1000:1000 " : "0:0 ") + root.string() +
+        " /usr/bin/env -i HOME=" + (as_pi ? "/home/pi USER=pi" : "/root USER=root") +
+        " PATH=/usr/bin:/bin /bin/bash -l -c '" + script + "'";
     return test::run(
         {"timeout", "600", "unshare", "--mount", "--uts", "--net", "--fork", "sh", "-c", inner});
+}
+
+// cpi ran and printed pi to 1e-8.
+void check_cpi(const test::RunResult& pi, const std::string& emulator) {
+    INFO(pi.out << pi.err);
+    REQUIRE(pi.exit_code == 0);
+    std::smatch m;
+    REQUIRE(std::regex_search(pi.out, m,
+                              std::regex(R"(pi is approximately ([0-9.]+), Error is ([0-9.]+))")));
+    MESSAGE("cpi under " << emulator << ": " << m[0]);
+    CHECK(std::fabs(std::stod(m[1]) - M_PI) < 1e-8);
 }
 
 } // namespace
@@ -142,6 +156,20 @@ TEST_CASE("MPICH is cross-built against the image, cached, and computes pi under
         needed,
         highest_glibc(test::run({"arm-linux-gnueabihf-readelf", "-V", "-W", cpi.string()}).out));
     MESSAGE("highest GLIBC_2.x needed: 2." << needed << ", image provides 2." << provided);
+
+    // No installed program or library needs a newer CPU than the image's libc does.
+    const auto image_libc =
+        read_elf_arch(test::read_file(root / "usr/lib/arm-linux-gnueabihf/libc.so.6"), "libc.so.6");
+    for (const auto& top : {prefix, root / "home/pi/mpich2-build"}) {
+        for (const auto& e : std::filesystem::recursive_directory_iterator(top)) {
+            if (e.is_regular_file() && !e.is_symlink() && is_elf(e.path())) {
+                const auto arch = read_elf_arch(test::read_file(e.path()), e.path().string());
+                INFO(e.path() << ": " << arch.architecture << " " << arch.code_baseline);
+                CHECK(arch.architecture == image_libc.architecture);
+                CHECK(code_runs_on(arch.code_baseline, image_libc.code_baseline));
+            }
+        }
+    }
     CHECK(needed > 0);
     CHECK(needed <= provided);
 
@@ -150,14 +178,50 @@ TEST_CASE("MPICH is cross-built against the image, cached, and computes pi under
     INFO(hosts.err);
     CHECK(hosts.exit_code == 0);
     CHECK(hosts.out == "node1\nnode1\n");
-    const auto pi = run_in_image(root, "node1", "mpiexec -n 2 /home/pi/mpich2-build/examples/cpi");
-    INFO(pi.out << pi.err);
-    REQUIRE(pi.exit_code == 0);
-    std::smatch m;
-    REQUIRE(std::regex_search(pi.out, m,
-                              std::regex(R"(pi is approximately ([0-9.]+), Error is ([0-9.]+))")));
-    MESSAGE("cpi under qemu-user: " << m[0]);
-    CHECK(std::fabs(std::stod(m[1]) - M_PI) < 1e-8);
+    check_cpi(run_in_image(root, "node1", "mpiexec -n 2 /home/pi/mpich2-build/examples/cpi"),
+              "qemu-arm");
+}
+
+TEST_CASE("for a 64-bit image MPICH is AArch64 code that computes pi under qemu-aarch64") {
+    const auto base = test::test_image("trixie", "arm64");
+    test::TempDir dir;
+    Appliance appliance;
+    const int index = appliance.add_image(base, Access::read_only);
+    appliance.launch();
+    const Layout& layout = appliance.mount(index);
+    CHECK(layout.architecture == "arm64");
+    MpichBuildSpec spec;
+    spec.source = source_tarball();
+    const auto t0 = std::chrono::steady_clock::now();
+    const MpichArchive archive = mpich_archive(spec, appliance.fs(), {});
+    MESSAGE("MPICH for arm64: "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s"
+            << std::string(archive.from_cache ? " (cache)" : " (built)"));
+    const auto tar = dir / "root.tar";
+    appliance.fs().tar_out("/", tar);
+    appliance.shutdown();
+    const auto root = dir / "root";
+    extract_archive(tar, root);
+    extract_archive(archive.path, root);
+
+    // Every program and library is AArch64, for the image's own glibc or older.
+    const auto prefix = root / "home/pi/mpich2-install";
+    int elf_files = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(prefix)) {
+        if (e.is_regular_file() && !e.is_symlink() && is_elf(e.path())) {
+            ++elf_files;
+            CHECK(test::run({"readelf", "-h", e.path().string()}).out.find("AArch64") !=
+                  std::string::npos);
+        }
+    }
+    CHECK(elf_files > 5);
+    CHECK(test::read_file(prefix / "bin/mpicc").find("CC=\"gcc\"") != std::string::npos);
+
+    check_cpi(run_in_image(root, "raspberrypi",
+                           "/home/pi/mpich2-install/bin/mpiexec -n 2 "
+                           "/home/pi/mpich2-build/examples/cpi",
+                           false),
+              "qemu-aarch64");
 }
 
 TEST_CASE("a damaged cache entry is not used") {
@@ -182,12 +246,14 @@ TEST_CASE("a damaged cache entry is not used") {
 }
 
 int main(int argc, char** argv) {
-    if (!std::filesystem::exists("/proc/sys/fs/binfmt_misc/qemu-arm")) {
-        std::fprintf(
-            stderr,
-            "SKIP: qemu-arm is not registered with binfmt_misc, so ARM programs cannot run here "
-            "(tools/install-deps registers it where the kernel allows)\n");
-        return 77;
+    for (const char* emulator : {"qemu-arm", "qemu-aarch64"}) {
+        if (!std::filesystem::exists(std::string("/proc/sys/fs/binfmt_misc/") + emulator)) {
+            std::fprintf(stderr,
+                         "SKIP: %s is not registered with binfmt_misc, so ARM programs cannot "
+                         "run here (tools/install-deps registers it where the kernel allows)\n",
+                         emulator);
+            return 77;
+        }
     }
     doctest::Context context(argc, argv);
     return context.run();

@@ -1,5 +1,7 @@
 #include "disk_image.hpp"
 
+#include "run.hpp"
+
 #include <array>
 #include <fstream>
 #include <sstream>
@@ -36,6 +38,27 @@ void write_mbr_image(const std::filesystem::path& path, std::uint64_t size_bytes
         }
     }
     std::filesystem::resize_file(path, size_bytes);
+}
+
+void write_pi_layout_image(const std::filesystem::path& path, const std::filesystem::path& root) {
+    constexpr std::uint32_t boot_start = 2048;
+    constexpr std::uint32_t boot_sectors = 16 * 2048;
+    constexpr std::uint32_t root_start = boot_start + boot_sectors;
+    constexpr std::uint32_t root_sectors = 32 * 2048;
+    write_mbr_image(path, std::uint64_t{root_start + root_sectors} * 512,
+                    {{0x0c, boot_start, boot_sectors}, {0x83, root_start, root_sectors}});
+    const std::vector<std::vector<std::string>> commands{
+        {"mkfs.vfat", "-n", "boot", "--offset=" + std::to_string(boot_start), path.string(),
+         std::to_string(boot_sectors / 2)},
+        {"mke2fs", "-q", "-t", "ext4", "-L", "rootfs", "-d", root.string(), "-E",
+         "offset=" + std::to_string(std::uint64_t{root_start} * 512), path.string(),
+         std::to_string(root_sectors / 2) + "k"}};
+    for (const auto& command : commands) {
+        const RunResult r = run(command);
+        if (r.exit_code != 0) {
+            throw std::runtime_error(command.front() + " failed: " + r.err);
+        }
+    }
 }
 
 void write_file(const std::filesystem::path& path, const std::string& content) {

@@ -19,6 +19,11 @@ void write_mbr_image(const std::filesystem::path& path, std::uint64_t size_bytes
                      const std::vector<PartitionSpec>& partitions,
                      std::uint32_t disk_id = 0x1234abcd);
 
+// Creates `path`: a small image with the Raspberry Pi layout (a FAT boot partition and an
+// ext4 root partition holding the files of the host directory `root`), made by
+// mkfs.vfat and mke2fs -d into the partitions' places, without loop devices.
+void write_pi_layout_image(const std::filesystem::path& path, const std::filesystem::path& root);
+
 void write_file(const std::filesystem::path& path, const std::string& content);
 std::string read_file(const std::filesystem::path& path);
 

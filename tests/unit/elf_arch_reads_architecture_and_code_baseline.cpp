@@ -136,3 +136,17 @@ TEST_CASE("attributes that make no sense leave the baseline unknown") {
         CHECK(arch.code_baseline.empty());
     }
 }
+
+TEST_CASE("code runs on a CPU of its own architecture version or a later one") {
+    using pimint::code_runs_on;
+    CHECK(code_runs_on("armv6kz", "armv6kz"));
+    CHECK(code_runs_on("armv6", "armv7"));
+    CHECK(code_runs_on("armv6k", "armv6kz")); // the Pi 1's ARM1176 is both
+    CHECK(code_runs_on("armv7", "armv8-a"));
+    CHECK(code_runs_on("", "armv6kz"));              // no build attributes: data, or hand-written
+    CHECK_FALSE(code_runs_on("armv7", "armv6kz"));   // SIGILL on a Pi 1 or Zero
+    CHECK_FALSE(code_runs_on("armv6t2", "armv6kz")); // Thumb-2 is not on the ARM1176
+    CHECK_FALSE(code_runs_on("armv8-a", "armv7"));
+    CHECK_FALSE(code_runs_on("armv7e-m", "armv8-a")); // a microcontroller profile
+    CHECK_FALSE(code_runs_on("armv7", ""));           // an unknown CPU runs nothing known
+}

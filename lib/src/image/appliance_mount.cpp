@@ -6,6 +6,7 @@
 #include "image/gpt.hpp"
 #include "image/guest_image_fs.hpp"
 #include "image/guestfs_handle.hpp"
+#include "image/image_arch.hpp"
 #include "pimint/core/error.hpp"
 #include "pimint/core/files.hpp"
 
@@ -77,6 +78,11 @@ const Layout& Appliance::mount(int index) {
         throw Error(ErrorCategory::image, ctx,
                     "partition 2 has no /etc: not a Raspberry Pi OS root filesystem");
     }
+
+    const ImageArch arch = read_image_arch(fs);
+    layout.architecture = arch.architecture;
+    layout.code_baseline = arch.code_baseline;
+    layout.multiarch = arch.multiarch;
 
     const std::string disk_id = disk_id_hex(drive.table.disk_id);
     for (const auto& e : text::parse_fstab(fs.read_if_exists("/etc/fstab").value_or(""))) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <fmt/format.h>
 #include <optional>
+#include <utility>
 
 namespace pimint {
 namespace {
@@ -146,7 +147,42 @@ std::optional<std::uint64_t> cpu_arch(std::string_view section) {
     return std::nullopt;
 }
 
+// The order of the A-profile architectures a Pi's CPU can have; nullopt for the others.
+std::optional<int> a_profile_rank(std::string_view arch) {
+    constexpr std::array<std::pair<std::string_view, int>, 16> ranks{{{"armv4-pre", 0},
+                                                                      {"armv4", 1},
+                                                                      {"armv4t", 2},
+                                                                      {"armv5t", 3},
+                                                                      {"armv5te", 4},
+                                                                      {"armv5tej", 5},
+                                                                      {"armv6", 6},
+                                                                      {"armv6k", 7},
+                                                                      {"armv6kz", 7},
+                                                                      {"armv6t2", 8},
+                                                                      {"armv7", 9},
+                                                                      {"armv8-a", 10},
+                                                                      {"armv8.1-a", 11},
+                                                                      {"armv8.2-a", 12},
+                                                                      {"armv8.3-a", 13},
+                                                                      {"armv9-a", 14}}};
+    for (const auto& [name, rank] : ranks) {
+        if (name == arch) {
+            return rank;
+        }
+    }
+    return std::nullopt;
+}
+
 } // namespace
+
+bool code_runs_on(std::string_view code, std::string_view cpu) {
+    if (code.empty()) {
+        return true;
+    }
+    const auto code_rank = a_profile_rank(code);
+    const auto cpu_rank = a_profile_rank(cpu);
+    return code_rank && cpu_rank && *code_rank <= *cpu_rank;
+}
 
 ElfArch read_elf_arch(std::string_view bytes, const std::string& name) {
     if (bytes.size() < 16 || bytes.substr(0, 4) != "\x7f"

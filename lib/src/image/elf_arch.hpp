@@ -21,4 +21,11 @@ struct ElfArch {
 // of the file `name`. Throws Error(image) naming it when it is no ELF file or is cut short.
 ElfArch read_elf_arch(std::string_view bytes, const std::string& name);
 
+// Whether code built for `code` (a code_baseline) runs on every CPU that runs code built
+// for `cpu`: the A-profile architectures in order, ARMv6K and ARMv6KZ alike (the Pi 1's
+// ARM1176 is v6KZ), ARMv6T2 (Thumb-2) above them. An empty `code` (a file without
+// build attributes) runs anywhere; microcontroller profiles (armv6-m, armv7e-m, ...) on
+// no Pi.
+bool code_runs_on(std::string_view code, std::string_view cpu);
+
 } // namespace pimint

@@ -1,7 +1,6 @@
 #include "pimint/image/inspect.hpp"
 
 #include "core/text.hpp"
-#include "image/elf_arch.hpp"
 #include "pimint/core/error.hpp"
 
 #include <fmt/format.h>
@@ -37,22 +36,6 @@ std::string wifi_country(ImageFs& fs, const std::string& boot_mount) {
         }
     }
     return {};
-}
-
-// The libc of the image's own architecture, where Debian and Raspberry Pi OS put it
-// (merged /usr or not): the image's architecture is what that file is built for.
-void read_architecture(ImageFs& fs, ImageInfo& info) {
-    for (const char* triplet : {"arm-linux-gnueabihf", "aarch64-linux-gnu", "arm-linux-gnueabi"}) {
-        for (const char* dir : {"/usr/lib/", "/lib/"}) {
-            const std::string libc = std::string(dir) + triplet + "/libc.so.6";
-            if (fs.exists(libc)) {
-                const ElfArch arch = read_elf_arch(fs.read(libc), libc);
-                info.architecture = arch.architecture;
-                info.code_baseline = arch.code_baseline;
-                return;
-            }
-        }
-    }
 }
 
 void read_ssh_state(ImageFs& fs, const std::string& boot_mount, ImageInfo& info) {
@@ -118,7 +101,8 @@ ImageInfo inspect_mounted(Appliance& appliance, int index, const Layout& layout)
     info.os_id = get(os, "ID");
     info.os_version = get(os, "VERSION_ID");
     info.os_codename = get(os, "VERSION_CODENAME");
-    read_architecture(fs, info);
+    info.architecture = layout.architecture;
+    info.code_baseline = layout.code_baseline;
     info.hostname = first_line(fs.read_if_exists("/etc/hostname"));
 
     for (const auto& e : text::parse_passwd(fs.read_if_exists("/etc/passwd").value_or(""))) {

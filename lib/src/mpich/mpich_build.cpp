@@ -7,9 +7,11 @@
 #include "core/subprocess.hpp"
 #include "core/text.hpp"
 #include "core/text_file.hpp"
+#include "image/elf_arch.hpp"
 #include "mpich/build_reporter.hpp"
 #include "mpich/compile_cache.hpp"
 #include "mpich/config_site.hpp"
+#include "mpich/mpich_target.hpp"
 #include "pimint/core/error.hpp"
 #include "pimint/core/files.hpp"
 #include "pimint/core/interrupt.hpp"
@@ -40,21 +42,11 @@ constexpr const char* build_recipe_version = "mpich-cross-3";
 constexpr std::array<const char*, 2> fast_build_flags{"--disable-dependency-tracking",
                                                       "--no-recursion"};
 
-std::string cpu_flags(const MpichBuildSpec& spec) {
-    if (spec.cpu == "armv8") {
-        return "-O2 -mcpu=cortex-a53";
-    }
-    if (spec.cpu == "armv6") {
-        return "-O2 -march=armv6zk -mfpu=vfp -mfloat-abi=hard -marm";
-    }
-    return "-O2";
-}
-
 // Copies from the image what compiling and linking against it needs.
-void extract_sysroot(ImageFs& image, const std::filesystem::path& sysroot,
-                     const std::filesystem::path& work) {
+void extract_sysroot(ImageFs& image, const std::string& multiarch,
+                     const std::filesystem::path& sysroot, const std::filesystem::path& work) {
     if (!image.exists("/usr/include/stdio.h") ||
-        !image.exists("/usr/lib/arm-linux-gnueabihf/crt1.o")) {
+        !image.exists("/usr/lib/" + multiarch + "/crt1.o")) {
         throw Error(ErrorCategory::image, "libc6-dev",
                     "the image has no C development files (/usr/include/stdio.h, crt1.o), which "
                     "the MPICH cross "
@@ -62,13 +54,13 @@ void extract_sysroot(ImageFs& image, const std::filesystem::path& sysroot,
                     "libc6-dev on a "
                     "booted Pi, then copy the card back to an image) and run pimint again");
     }
-    std::vector<std::string> dirs{"/usr/include", "/usr/lib/arm-linux-gnueabihf"};
+    std::vector<std::string> dirs{"/usr/include", "/usr/lib/" + multiarch};
     const auto lib = image.stat("/lib");
     if (lib && lib->type == FileStat::Type::symlink) {
         std::filesystem::create_directories(sysroot);
         std::filesystem::create_directory_symlink(image.readlink("/lib"), sysroot / "lib");
     } else {
-        dirs.emplace_back("/lib/arm-linux-gnueabihf");
+        dirs.emplace_back("/lib/" + multiarch);
     }
     for (const auto& dir : dirs) {
         const auto tar = work / "sysroot-part.tar";
@@ -85,8 +77,8 @@ void extract_sysroot(ImageFs& image, const std::filesystem::path& sysroot,
 // build, so a build for another image reuses each object whose inputs did not change
 // (-fpch-preprocess lets it see the precompiled header below). -pipe spares the
 // temporary files between compiler passes; none of these change the objects.
-void write_compiler_wrappers(const MpichBuildSpec& spec, const std::filesystem::path& bin,
-                             const std::filesystem::path& sysroot,
+void write_compiler_wrappers(const MpichBuildSpec& spec, const MpichTarget& target,
+                             const std::filesystem::path& bin, const std::filesystem::path& sysroot,
                              const std::filesystem::path& source_dir,
                              const std::filesystem::path& ccache) {
     std::filesystem::create_directories(bin);
@@ -95,13 +87,13 @@ void write_compiler_wrappers(const MpichBuildSpec& spec, const std::filesystem::
         tools.emplace_back("gfortran");
     }
     for (const auto& tool : tools) {
-        const std::string name = spec.toolchain + "-" + tool;
+        const std::string name = target.toolchain + "-" + tool;
         const auto real = find_program(name);
         if (real.empty()) {
             throw Error(
                 ErrorCategory::build, name,
                 fmt::format("the cross compiler is not installed; on Debian: apt-get install {}-{}",
-                            tool == "g++" ? "g++" : tool, spec.toolchain));
+                            tool == "g++" ? "g++" : tool, target.toolchain));
         }
         write_text(bin / name,
                    fmt::format("#!/bin/sh\nexec {}{} --sysroot={} -ffile-prefix-map={}= "
@@ -116,7 +108,7 @@ void write_compiler_wrappers(const MpichBuildSpec& spec, const std::filesystem::
 }
 
 // The installed compiler wrappers must call the Pi's own compilers.
-void point_wrappers_at_native_compilers(const MpichBuildSpec& spec,
+void point_wrappers_at_native_compilers(const MpichTarget& target,
                                         const std::filesystem::path& bin_dir) {
     for (const char* wrapper : {"mpicc", "mpicxx", "mpif77", "mpif90", "mpifort"}) {
         const auto path = bin_dir / wrapper;
@@ -124,9 +116,9 @@ void point_wrappers_at_native_compilers(const MpichBuildSpec& spec,
             continue;
         }
         std::string text = read_text(path);
-        text = text::replace_all(text, "\"" + spec.toolchain + "-gcc\"", "\"gcc\"");
-        text = text::replace_all(text, "\"" + spec.toolchain + "-g++\"", "\"g++\"");
-        text = text::replace_all(text, "\"" + spec.toolchain + "-gfortran\"", "\"gfortran\"");
+        text = text::replace_all(text, "\"" + target.toolchain + "-gcc\"", "\"gcc\"");
+        text = text::replace_all(text, "\"" + target.toolchain + "-g++\"", "\"g++\"");
+        text = text::replace_all(text, "\"" + target.toolchain + "-gfortran\"", "\"gfortran\"");
         write_text(path, text);
     }
 }
@@ -149,6 +141,31 @@ void check_no_host_paths(const std::filesystem::path& stage,
     }
 }
 
+// Fails when an installed program or library is built for another architecture than
+// the image's, or for a newer CPU than its libc is (it would die with SIGILL there).
+void check_code_runs_on_image(const std::filesystem::path& stage, const ImageArch& image) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(stage)) {
+        if (!entry.is_regular_file() || entry.is_symlink()) {
+            continue;
+        }
+        const std::string content = read_text(entry.path());
+        if (!content.starts_with("\x7f"
+                                 "ELF")) {
+            continue;
+        }
+        const std::string name = entry.path().lexically_relative(stage).string();
+        const ElfArch arch = read_elf_arch(content, name);
+        if (arch.architecture != image.architecture ||
+            !code_runs_on(arch.code_baseline, image.code_baseline)) {
+            throw Error(ErrorCategory::build, "/" + name,
+                        fmt::format("built for {} {}, but the image's libc is {} {}: it would "
+                                    "not run on the Pi; check mpich.cpu and mpich.toolchain",
+                                    arch.architecture, arch.code_baseline, image.architecture,
+                                    image.code_baseline));
+        }
+    }
+}
+
 std::string mpich_version(const std::filesystem::path& source_dir) {
     const std::string name = source_dir.filename().string(); // mpich-4.0.2
     return name.starts_with("mpich-") ? name.substr(6) : "";
@@ -158,8 +175,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Where one build works and what its commands run with.
+// Where one build works, for what, and what its commands run with.
 struct BuildTree {
+    MpichTarget target;
+    ImageArch image; // what the image's libc is built for
     std::filesystem::path work;
     std::filesystem::path sysroot;    // the image's headers and libraries
     std::filesystem::path source_dir; // the unpacked source
@@ -171,12 +190,14 @@ struct BuildTree {
 
 // Prepare: the sysroot from the image, the unpacked source, the compiler wrappers and
 // the environment every command of the build runs in.
-BuildTree prepare_tree(const MpichBuildSpec& spec, ImageFs& image,
-                       const std::filesystem::path& work, const std::filesystem::path& log,
-                       const Say& say) {
-    BuildTree tree{work, work / "sysroot", {}, work / "stage", log, find_program("ccache"), {}};
-    say("MPICH: copying the sysroot from the image");
-    extract_sysroot(image, tree.sysroot, work);
+BuildTree prepare_tree(const MpichBuildSpec& spec, const MpichTarget& target, const ImageArch& arch,
+                       ImageFs& image, const std::filesystem::path& work,
+                       const std::filesystem::path& log, const Say& say) {
+    BuildTree tree{
+        target, arch, work, work / "sysroot", {}, work / "stage", log, find_program("ccache"), {}};
+    say(fmt::format("MPICH: compiling for {}; copying the sysroot from the image",
+                    target.describe));
+    extract_sysroot(image, target.multiarch, tree.sysroot, work);
     say("MPICH: unpacking the source");
     extract_archive(spec.source, work / "src");
     for (const auto& e : std::filesystem::directory_iterator(work / "src")) {
@@ -188,14 +209,14 @@ BuildTree prepare_tree(const MpichBuildSpec& spec, ImageFs& image,
         throw Error(ErrorCategory::recipe, spec.source.string(),
                     "not an MPICH source tarball (no configure script)");
     }
-    write_compiler_wrappers(spec, work / "bin", tree.sysroot, tree.source_dir, tree.ccache);
+    write_compiler_wrappers(spec, target, work / "bin", tree.sysroot, tree.source_dir, tree.ccache);
     const std::string path_env = (work / "bin").string() + ":" +
                                  (std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
     tree.env = {{"PATH", path_env},
-                {"CC", spec.toolchain + "-gcc"},
-                {"CXX", spec.toolchain + "-g++"},
-                {"CFLAGS", cpu_flags(spec)},
-                {"CXXFLAGS", cpu_flags(spec)},
+                {"CC", target.toolchain + "-gcc"},
+                {"CXX", target.toolchain + "-g++"},
+                {"CFLAGS", target.cflags},
+                {"CXXFLAGS", target.cflags},
                 {"CCACHE_DIR", (cache_dir() / "ccache").string()},
                 {"CCACHE_MAXSIZE", "2G"},
                 // what ccache needs to cache compiles that take the precompiled header
@@ -205,8 +226,8 @@ BuildTree prepare_tree(const MpichBuildSpec& spec, ImageFs& image,
                 {"CONFIG_SHELL", "/bin/sh"},
                 {"SHELL", "/bin/sh"}};
     if (spec.fortran) {
-        tree.env["FC"] = spec.toolchain + "-gfortran";
-        tree.env["F77"] = spec.toolchain + "-gfortran";
+        tree.env["FC"] = target.toolchain + "-gfortran";
+        tree.env["F77"] = target.toolchain + "-gfortran";
     }
     if (!tree.ccache.empty()) {
         run_logged({{tree.ccache.string(), "--zero-stats"}, {}, tree.env}, log);
@@ -218,7 +239,7 @@ BuildTree prepare_tree(const MpichBuildSpec& spec, ImageFs& image,
 void configure(const MpichBuildSpec& spec, BuildTree& tree, const StatusCallback& status,
                const Say& say) {
     std::vector<std::string> command{"./configure",
-                                     "--host=" + spec.toolchain,
+                                     "--host=" + tree.target.toolchain,
                                      "--prefix=" + spec.prefix,
                                      "--with-device=" + spec.device,
                                      "--disable-doc",
@@ -268,7 +289,7 @@ void install(const MpichBuildSpec& spec, const BuildTree& tree, const Say& say) 
     const auto examples = tree.stage / spec.build_dir.substr(1) / "examples";
     std::filesystem::create_directories(examples);
     // The wrapper by its full path: gcc finds its own files from argv[0].
-    run_logged({{(tree.work / "bin" / (spec.toolchain + "-gcc")).string(), "-O2",
+    run_logged({{(tree.work / "bin" / (tree.target.toolchain + "-gcc")).string(), "-O2",
                  "-I" + (installed / "include").string(), "examples/cpi.c", "-o",
                  (examples / "cpi").string(), "-L" + (installed / "lib").string(),
                  "-Wl,-rpath-link," + (installed / "lib").string(), "-lmpi", "-lm",
@@ -277,7 +298,7 @@ void install(const MpichBuildSpec& spec, const BuildTree& tree, const Say& say) 
                 tree.env},
                tree.log);
     std::filesystem::copy_file(tree.source_dir / "examples" / "cpi.c", examples / "cpi.c");
-    point_wrappers_at_native_compilers(spec, installed / "bin");
+    point_wrappers_at_native_compilers(tree.target, installed / "bin");
     for (const auto& e : std::filesystem::recursive_directory_iterator(installed)) {
         if (e.path().extension() == ".la") {
             // libtool archives record build paths; Debian drops them too
@@ -285,6 +306,7 @@ void install(const MpichBuildSpec& spec, const BuildTree& tree, const Say& say) 
         }
     }
     check_no_host_paths(tree.stage, {tree.work.string(), tree.sysroot.string()});
+    check_code_runs_on_image(tree.stage, tree.image);
 }
 
 // "ccache 1100 of 1135 compiles (97%)", or that there is no ccache.
@@ -299,16 +321,16 @@ std::string ccache_summary(const BuildTree& tree) {
         total > 0 ? 100.0 * static_cast<double>(counts.hits) / static_cast<double>(total) : 0.0);
 }
 
-void build(const MpichBuildSpec& spec, ImageFs& image, const std::filesystem::path& work,
-           const std::filesystem::path& archive, const std::filesystem::path& log,
-           const StatusCallback& status) {
+void build(const MpichBuildSpec& spec, const MpichTarget& target, const ImageArch& arch,
+           ImageFs& image, const std::filesystem::path& work, const std::filesystem::path& archive,
+           const std::filesystem::path& log, const StatusCallback& status) {
     const Say say = [&](const std::string& m) {
         if (status) {
             status(m);
         }
     };
     const auto t0 = std::chrono::steady_clock::now();
-    BuildTree tree = prepare_tree(spec, image, work, log, say);
+    BuildTree tree = prepare_tree(spec, target, arch, image, work, log, say);
     const auto t_configure = std::chrono::steady_clock::now();
     configure(spec, tree, status, say);
     const double configure_s = seconds_since(t_configure);
@@ -357,16 +379,14 @@ std::filesystem::path mpich_cache() {
     return cache_dir() / "mpich";
 }
 
-} // namespace
-
-std::string mpich_cache_key(const MpichBuildSpec& spec, ImageFs& image) {
-    const std::string gcc = spec.toolchain + "-gcc";
+std::string cache_key(const MpichBuildSpec& spec, const MpichTarget& target, ImageFs& image) {
+    const std::string gcc = target.toolchain + "-gcc";
     if (find_program(gcc).empty()) {
         throw Error(
             ErrorCategory::build, gcc,
             fmt::format(
                 "the cross compiler is not installed; on Debian: apt-get install gcc-{0} g++-{0}",
-                spec.toolchain));
+                target.toolchain));
     }
     const std::string toolchain = run_capture({{gcc, "-dumpmachine"}, {}, {}}) +
                                   run_capture({{gcc, "-dumpfullversion"}, {}, {}});
@@ -374,11 +394,18 @@ std::string mpich_cache_key(const MpichBuildSpec& spec, ImageFs& image) {
     for (const auto& f : spec.configure_flags) {
         flags += f + "\n";
     }
+    // The target's CPU and compiler prefix determine its flags and library directory.
     return sha256_text(fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
                                    build_recipe_version, sha256_file(spec.source), spec.prefix,
-                                   spec.build_dir, spec.device, flags, spec.fortran, spec.cpu,
-                                   spec.toolchain, toolchain, image_libc_version(image)))
+                                   spec.build_dir, spec.device, flags, spec.fortran, target.cpu,
+                                   target.toolchain, toolchain, image_libc_version(image)))
         .substr(0, 24);
+}
+
+} // namespace
+
+std::string mpich_cache_key(const MpichBuildSpec& spec, ImageFs& image) {
+    return cache_key(spec, mpich_target(spec, read_image_arch(image)), image);
 }
 
 std::optional<std::filesystem::path> cached_mpich_archive(const std::string& key) {
@@ -399,8 +426,10 @@ MpichArchive mpich_archive(const MpichBuildSpec& spec, ImageFs& image,
                     "--download-only mpich' "
                     "(mpich_*.orig.tar.xz) or from mpich.org, and point mpich.source at it");
     }
+    const ImageArch arch = read_image_arch(image);
+    const MpichTarget target = mpich_target(spec, arch);
     MpichArchive result;
-    result.key = mpich_cache_key(spec, image);
+    result.key = cache_key(spec, target, image);
     if (auto cached = cached_mpich_archive(result.key)) {
         result.path = *cached;
         result.from_cache = true;
@@ -445,7 +474,7 @@ MpichArchive mpich_archive(const MpichBuildSpec& spec, ImageFs& image,
     std::filesystem::remove_all(work);
     const RemoveOnExit cleanup(work);
     std::filesystem::create_directories(work);
-    build(spec, image, work, result.path, log, status);
+    build(spec, target, arch, image, work, result.path, log, status);
     verify_archive(result.path);
     AtomicOutput sum(sum_file);
     write_text(sum.temp_path(), sha256_file(result.path) + "\n");

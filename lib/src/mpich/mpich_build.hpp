@@ -1,6 +1,7 @@
-// MPICH cross-compiled on the host for the image's ARM CPU, against a sysroot taken
-// from the image itself (so binaries need no newer glibc than the image has), and
-// cached by a hash of everything that shapes the result.
+// MPICH cross-compiled on the host for the image's ARM CPU (32-bit or 64-bit, as its
+// own libc is), against a sysroot taken from the image itself (so binaries need no
+// newer glibc than the image has), and cached by a hash of everything that shapes the
+// result.
 #pragma once
 
 #include "pimint/image/appliance.hpp"
@@ -20,8 +21,10 @@ struct MpichBuildSpec {
     std::string device = "ch3:nemesis";
     std::vector<std::string> configure_flags; // extra, already translated
     bool fortran = false;
-    std::string cpu = "armv7";                     // armv7, armv8, or armv6 (needs toolchain)
-    std::string toolchain = "arm-linux-gnueabihf"; // compiler prefix
+    // armv6, armv7 or armv8; empty: what the image's libc is built for
+    std::string cpu;
+    // compiler prefix; empty: Debian's for the image (arm-linux-gnueabihf, aarch64-linux-gnu)
+    std::string toolchain;
 };
 
 struct MpichArchive {
@@ -30,7 +33,8 @@ struct MpichArchive {
     std::string key;
 };
 
-// The cache key of `spec` built against the image's libc with the installed toolchain.
+// The cache key of `spec` built against the image's libc with the installed toolchain,
+// for the target chosen for the image.
 std::string mpich_cache_key(const MpichBuildSpec& spec, ImageFs& image);
 
 // The cached archive for `key` when it is complete and intact (its recorded SHA-256

@@ -1,5 +1,6 @@
 #include "pimint/recipe/apply.hpp"
 
+#include "image/image_arch.hpp"
 #include "image/source_date.hpp"
 #include "pimint/core/error.hpp"
 #include "pimint/core/interrupt.hpp"
@@ -65,6 +66,7 @@ void apply_steps_mounted(Appliance& appliance, int index, const Recipe& recipe,
         step->contribute(node);
     }
     const Layout& layout = appliance.layout();
+    require_pi_architecture(layout, appliance.image_name(index).string());
     ImageFs& fs = appliance.fs();
     if (node.hostname.empty()) {
         const std::string current = fs.read_if_exists("/etc/hostname").value_or("");

@@ -25,6 +25,13 @@ struct Layout {
     std::string boot_device;  // e.g. /dev/sda1
     std::string boot_mount;   // "/boot" (stretch and earlier) or "/boot/firmware" (bookworm)
     std::string root_fs_type; // "ext4", ...
+    // What the image's programs are built for, from its own libc (ELF header and ARM
+    // build attributes): "armhf" or "arm64"; the oldest CPU its code runs on ("armv6kz",
+    // "armv7", "armv8-a"); the multiarch directory of its libraries
+    // ("arm-linux-gnueabihf", "aarch64-linux-gnu"). Empty when it has no libc.
+    std::string architecture;
+    std::string code_baseline;
+    std::string multiarch;
 
     // "stretch" when boot is mounted at /boot, "bookworm" at /boot/firmware.
     std::string name() const;

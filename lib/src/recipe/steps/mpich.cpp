@@ -59,9 +59,9 @@ public:
         if (auto cpu = t.string("cpu")) {
             spec_.cpu = cpu->text();
             if (spec_.cpu != "armv6" && spec_.cpu != "armv7" && spec_.cpu != "armv8") {
-                t.fail(
-                    "cpu",
-                    "expected armv6 (Pi 1, Zero), armv7 (Pi 2) or armv8 (Pi 3, 4 in 32-bit mode)");
+                t.fail("cpu", "expected armv6 (Pi 1, Zero), armv7 (Pi 2) or armv8 (Pi 3 and "
+                              "later), or leave it out to compile for what the image's libc is "
+                              "built for");
             }
             if (spec_.cpu == "armv6" && !t.string("toolchain")) {
                 t.fail("cpu", "Debian's arm-linux-gnueabihf compilers emit ARMv7 code, which dies "
