@@ -107,10 +107,14 @@ void install_node_identity(ImageFs& fs, const ClusterSpec& spec,
 
     // Clones must not share identity: an empty machine-id is generated afresh at first
     // boot (identical ones make DHCP clients collide), and each node seeds its own RNG.
-    // A reproducible build (SOURCE_DATE_EPOCH) cannot hold a random seed: the base
-    // image's, which every clone would share, is removed, and systemd makes one at first
-    // boot from the kernel's entropy.
-    add("/etc/machine-id", "", 0444, 0, 0);
+    // An image whose machine-id reads "uninitialized" (Raspberry Pi OS trixie) keeps it:
+    // systemd then makes one too, and takes the boot as the first, which the root
+    // partition's resize waits for. A reproducible build (SOURCE_DATE_EPOCH) cannot hold
+    // a random seed: the base image's, which every clone would share, is removed, and
+    // systemd makes one at first boot from the kernel's entropy.
+    const bool first_boot_marker =
+        fs.read_if_exists("/etc/machine-id").value_or("") == "uninitialized\n";
+    add("/etc/machine-id", first_boot_marker ? "uninitialized\n" : "", 0444, 0, 0);
     if (auto st = fs.stat("/var/lib/dbus/machine-id"); st && st->type == FileStat::Type::regular) {
         fs.remove("/var/lib/dbus/machine-id");
     }

@@ -4,6 +4,7 @@
 #include "image/source_date.hpp"
 #include "pimint/core/error.hpp"
 #include "pimint/core/interrupt.hpp"
+#include "recipe/cloud_init.hpp"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -94,6 +95,7 @@ void apply_steps_mounted(Appliance& appliance, int index, const Recipe& recipe,
         }
         step->apply(ctx);
     }
+    agree_with_cloud_init(fs, layout, node);
 }
 
 ApplyReport apply(const Recipe& recipe, const std::filesystem::path& base,

@@ -86,17 +86,25 @@ void install_first_boot_service(ImageFs& fs, const std::string& name,
     install_enabled_unit(fs, name + ".service", unit);
 }
 
-Account find_account(ImageFs& fs, const std::string& name) {
+std::optional<Account> lookup_account(ImageFs& fs, const std::string& name) {
     for (const auto& e : text::parse_passwd(fs.read_if_exists("/etc/passwd").value_or(""))) {
         if (name.empty() ? e.uid == 1000 : e.name == name) {
-            return {e.name, e.uid, e.gid, e.home};
+            return Account{e.name, e.uid, e.gid, e.home};
         }
     }
-    throw Error(
-        ErrorCategory::image, "/etc/passwd",
-        name.empty()
-            ? std::string("the image has no default user (uid 1000); name one with user.name")
-            : fmt::format("the image has no user '{}'; use one of its users", name));
+    return std::nullopt;
+}
+
+Account find_account(ImageFs& fs, const std::string& name) {
+    if (auto account = lookup_account(fs, name)) {
+        return *account;
+    }
+    throw Error(ErrorCategory::image, "/etc/passwd",
+                name.empty() ? std::string("the image has no default user (uid 1000); add a "
+                                           "[user] section before this step: it creates pi")
+                             : fmt::format("the image has no user '{}'; add a [user] section "
+                                           "with name = \"{}\" before this step to create it",
+                                           name, name));
 }
 
 namespace {

@@ -4,6 +4,7 @@
 
 #include "pimint/recipe/step.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,9 @@ struct Account {
 };
 
 // Looks `name` up in the image's /etc/passwd; an empty name means the default user
-// (uid 1000). Throws Error(image) when absent.
+// (uid 1000). nullopt when absent.
+std::optional<Account> lookup_account(ImageFs& fs, const std::string& name);
+// The same, but throws Error(image) when absent.
 Account find_account(ImageFs& fs, const std::string& name);
 // Resolves "user:group", "user", or numeric ids against the image's passwd and group.
 std::pair<std::uint32_t, std::uint32_t> resolve_owner(ImageFs& fs, const std::string& owner);

@@ -1,21 +1,25 @@
-// [user]: the login user's password (stored as a SHA-512 crypt hash), SSH
-// authorized_keys, and lines for ~/.bashrc kept in one marked block. The user and its
-// ids come from the image's own /etc/passwd.
+// [user]: the login user's password (stored as a yescrypt hash where the image's
+// libcrypt reads them, else SHA-512 crypt), SSH authorized_keys, and lines for ~/.bashrc
+// kept in one marked block. The user and its ids come from the image's own /etc/passwd;
+// an image without it (Raspberry Pi OS has had no default user since bookworm) gets it
+// created: pi when no name is given.
 #include "core/text.hpp"
 #include "core/validate.hpp"
 #include "pimint/core/error.hpp"
 #include "pimint/core/files.hpp"
 #include "recipe/steps/builtin_steps.hpp"
 #include "recipe/steps/support.hpp"
+#include "recipe/steps/user_account.hpp"
 
 #include <crypt.h>
+#include <ctime>
 #include <fmt/format.h>
 #include <memory>
 
 namespace pimint::steps {
 namespace {
 
-std::string sha512_crypt(const std::string& password, const char* setting) {
+std::string crypt_hash(const std::string& password, const char* setting) {
     auto data = std::make_unique<crypt_data>();
     const char* hash = crypt_rn(password.c_str(), setting, data.get(), sizeof(crypt_data));
     if (hash == nullptr) {
@@ -24,11 +28,21 @@ std::string sha512_crypt(const std::string& password, const char* setting) {
     return hash;
 }
 
+// The strongest scheme the image's own libcrypt checks: yescrypt with libxcrypt's
+// libcrypt1 (Debian bullseye and later, so Raspberry Pi OS bookworm and trixie), which
+// Debian itself uses for new passwords; SHA-512 crypt with glibc's older libcrypt.
+std::string hash_prefix(ImageFs& fs) {
+    const std::string status = fs.read_if_exists("/var/lib/dpkg/status").value_or("");
+    return status.find("\nPackage: libcrypt1\n") != std::string::npos ||
+                   status.starts_with("Package: libcrypt1\n")
+               ? "$y$"
+               : "$6$";
+}
+
 // A random salt; with SOURCE_DATE_EPOCH set, one derived from the build's inputs (its
 // date, the node and the user, never the password) so that rebuilds give the same
 // shadow file. A salt needs to be unique, not secret.
-std::string new_sha512_hash(const std::string& password, const StepContext& ctx,
-                            const std::string& user) {
+std::string new_hash(const std::string& password, const StepContext& ctx, const std::string& user) {
     std::string input;
     if (ctx.source_date) {
         const std::string digest = sha256_text(fmt::format(
@@ -38,11 +52,11 @@ std::string new_sha512_hash(const std::string& password, const StepContext& ctx,
         }
     }
     char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-    if (crypt_gensalt_rn("$6$", 0, input.empty() ? nullptr : input.data(),
+    if (crypt_gensalt_rn(hash_prefix(ctx.fs).c_str(), 0, input.empty() ? nullptr : input.data(),
                          static_cast<int>(input.size()), setting, sizeof setting) == nullptr) {
         throw Error(ErrorCategory::internal, "crypt", "cannot make a password salt");
     }
-    return sha512_crypt(password, setting);
+    return crypt_hash(password, setting);
 }
 
 class UserStep final : public Step {
@@ -88,11 +102,16 @@ public:
 
     std::vector<std::string> touches(const NodeContext&, const std::string&) const override {
         const std::string home = user_.empty() ? "~" : "~" + user_;
-        return {"/etc/shadow", home + "/.ssh/authorized_keys", home + "/.bashrc"};
+        return {"/etc/passwd, /etc/group, /etc/shadow, /etc/gshadow (the user, created if the "
+                "image lacks it)",
+                home + "/.ssh/authorized_keys", home + "/.bashrc"};
     }
 
     void apply(StepContext& ctx) const override {
-        const Account account = find_account(ctx.fs, user_);
+        const auto found = lookup_account(ctx.fs, user_);
+        const std::int64_t now = ctx.source_date.value_or(std::time(nullptr));
+        const Account account =
+            found ? *found : create_account(ctx.fs, user_.empty() ? "pi" : user_, now / 86400);
         if (password_ || !hash_.empty()) {
             set_password(ctx, account);
         }
@@ -131,9 +150,9 @@ private:
                 std::string hash = hash_;
                 if (password_) {
                     // Keep a hash that already matches, so reapplying changes nothing.
-                    const bool matches = current.starts_with("$6$") &&
-                                         sha512_crypt(*password_, current.c_str()) == current;
-                    hash = matches ? current : new_sha512_hash(*password_, ctx, account.name);
+                    const bool matches = current.starts_with(hash_prefix(fs)) &&
+                                         crypt_hash(*password_, current.c_str()) == current;
+                    hash = matches ? current : new_hash(*password_, ctx, account.name);
                 }
                 shadow += fmt::format("{}:{}{}\n", account.name, hash, line.substr(second));
                 found = true;
