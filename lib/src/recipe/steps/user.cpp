@@ -42,7 +42,8 @@ std::string hash_prefix(ImageFs& fs) {
 // A random salt; with SOURCE_DATE_EPOCH set, one derived from the build's inputs (its
 // date, the node and the user, never the password) so that rebuilds give the same
 // shadow file. A salt needs to be unique, not secret.
-std::string new_hash(const std::string& password, const StepContext& ctx, const std::string& user) {
+std::string new_hash(const std::string& password, const std::string& prefix, const StepContext& ctx,
+                     const std::string& user) {
     std::string input;
     if (ctx.source_date) {
         const std::string digest = sha256_text(fmt::format(
@@ -52,7 +53,7 @@ std::string new_hash(const std::string& password, const StepContext& ctx, const 
         }
     }
     char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-    if (crypt_gensalt_rn(hash_prefix(ctx.fs).c_str(), 0, input.empty() ? nullptr : input.data(),
+    if (crypt_gensalt_rn(prefix.c_str(), 0, input.empty() ? nullptr : input.data(),
                          static_cast<int>(input.size()), setting, sizeof setting) == nullptr) {
         throw Error(ErrorCategory::internal, "crypt", "cannot make a password salt");
     }
@@ -141,6 +142,7 @@ private:
         std::string shadow;
         bool found = false;
         const std::string current_shadow = fs.read("/etc/shadow");
+        const std::string prefix = password_ ? hash_prefix(fs) : std::string();
         for (auto line : text::split_lines(current_shadow)) {
             const auto colon = line.find(':');
             const auto second = line.find(':', colon + 1);
@@ -150,9 +152,9 @@ private:
                 std::string hash = hash_;
                 if (password_) {
                     // Keep a hash that already matches, so reapplying changes nothing.
-                    const bool matches = current.starts_with(hash_prefix(fs)) &&
+                    const bool matches = current.starts_with(prefix) &&
                                          crypt_hash(*password_, current.c_str()) == current;
-                    hash = matches ? current : new_hash(*password_, ctx, account.name);
+                    hash = matches ? current : new_hash(*password_, prefix, ctx, account.name);
                 }
                 shadow += fmt::format("{}:{}{}\n", account.name, hash, line.substr(second));
                 found = true;
