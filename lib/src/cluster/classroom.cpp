@@ -57,7 +57,8 @@ void write_summary(const ClassroomOptions& options, const ClassroomSpec& spec,
                              {"hostname", n.node.hostname},
                              {"address", n.node.address},
                              {"image", image},
-                             {"sha256", n.sha256}});
+                             {"sha256", n.sha256},
+                             {"host_keys", n.host_key_fingerprints}});
             csv += fmt::format("{},{},{},{},{}\n", c.plan.name, node, n.node.hostname,
                                n.node.address, image);
         }
