@@ -6,10 +6,11 @@
 using namespace pimint;
 
 TEST_CASE("every error category has its own non-zero exit code") {
-    const ErrorCategory all[] = {
-        ErrorCategory::usage,  ErrorCategory::recipe,      ErrorCategory::image,
-        ErrorCategory::io,     ErrorCategory::appliance,   ErrorCategory::build,
-        ErrorCategory::secret, ErrorCategory::interrupted, ErrorCategory::internal};
+    const ErrorCategory all[] = {ErrorCategory::usage,       ErrorCategory::recipe,
+                                 ErrorCategory::image,       ErrorCategory::io,
+                                 ErrorCategory::appliance,   ErrorCategory::build,
+                                 ErrorCategory::secret,      ErrorCategory::target,
+                                 ErrorCategory::interrupted, ErrorCategory::internal};
     std::set<int> codes;
     for (auto c : all) {
         CHECK(exit_code(c) != 0);

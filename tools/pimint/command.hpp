@@ -35,5 +35,6 @@ int run_apply(const std::vector<std::string>& args);
 int run_cluster(const std::vector<std::string>& args);
 int run_classroom(const std::vector<std::string>& args);
 int run_publish(const std::vector<std::string>& args);
+int run_burn(const std::vector<std::string>& args);
 
 } // namespace pimint::cli

@@ -15,6 +15,8 @@ using pimint::cli::Command;
 
 constexpr std::array commands{
     Command{"apply", "make an image from a base image and a recipe", pimint::cli::run_apply},
+    Command{"burn", "write images to cards or files and verify them; a burn station for a class",
+            pimint::cli::run_burn},
     Command{"check", "validate a recipe without opening an image", pimint::cli::run_check},
     Command{"classroom", "make a whole class of clusters, resumable and shardable",
             pimint::cli::run_classroom},
@@ -35,7 +37,7 @@ void print_main_help() {
     fmt::print(
         "\nRun 'pimint COMMAND --help' for a command's options.\n"
         "Exit codes: 0 ok, 2 usage, 3 recipe, 4 image, 5 host file I/O, 6 appliance, 7 build, "
-        "8 secret, 70 internal, 130 interrupted.\n");
+        "8 secret, 9 target, 70 internal, 130 interrupted.\n");
 }
 
 int dispatch(int argc, char** argv) {

@@ -1,6 +1,7 @@
 // The whole public API of libpimint.
 #pragma once
 
+#include "pimint/cards/burn.hpp"
 #include "pimint/cluster/classroom.hpp"
 #include "pimint/cluster/cluster.hpp"
 #include "pimint/core/error.hpp"

@@ -55,6 +55,8 @@ int exit_code(ErrorCategory category) noexcept {
         return 7;
     case ErrorCategory::secret:
         return 8;
+    case ErrorCategory::target:
+        return 9;
     case ErrorCategory::interrupted:
         return 130;
     case ErrorCategory::internal:
@@ -79,6 +81,8 @@ std::string_view category_name(ErrorCategory category) noexcept {
         return "build";
     case ErrorCategory::secret:
         return "secret";
+    case ErrorCategory::target:
+        return "target";
     case ErrorCategory::interrupted:
         return "interrupted";
     case ErrorCategory::internal:

@@ -18,6 +18,7 @@ enum class ErrorCategory {
     appliance,   // libguestfs could not start or failed inside the appliance
     build,       // a host-side build (cross-compiling MPICH) failed
     secret,      // an image to publish holds a private key or a default password
+    target,      // a card or file to write is unsafe or unusable, or did not verify
     interrupted, // the run was stopped by a signal
     internal,    // a bug in pimint
 };
