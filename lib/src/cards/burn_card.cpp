@@ -1,7 +1,7 @@
 // One image onto one card: the image's data ranges written in large blocks while the
-// image is hashed as a whole (holes as zeros, as the manifest hashed it) and range by
-// range; then synced, and each range read back from the device rather than the page
-// cache and compared with the image's.
+// image is hashed as a whole (holes as zeros, as the manifest hashed it); then synced,
+// and each range read back from the device rather than the page cache and compared
+// with the image's.
 #include "core/file_handle.hpp"
 #include "pimint/cards/burn.hpp"
 #include "pimint/core/error.hpp"
@@ -69,50 +69,34 @@ void write_exactly(int fd, const std::filesystem::path& path, const char* buf, s
     }
 }
 
-// Reads every data range of an image of `size` bytes through `read` and hashes each
-// range on its own (what the card is checked against when read back, as a bmap
-// checksums ranges); with `whole`, also the whole image with its holes as zeros (what
-// the manifest records). `done` is told how many data bytes were read.
-template <typename Read, typename Done>
-std::vector<std::string> hash_ranges(const std::vector<Extent>& extents, std::uint64_t size,
-                                     Read read, Done done, std::string* whole) {
+// Calls step(at, n) for each block of the image's data ranges, in order, and hashes
+// the whole image with its holes as zeros (what the manifest records) from the bytes
+// step leaves in buf.
+template <typename Step>
+std::string for_each_block(const std::vector<Extent>& extents, std::uint64_t size,
+                           std::vector<char>& buf, Step step) {
     static const std::vector<char> zeros(block, 0);
-    std::vector<char> buf(block);
-    std::optional<Sha256> image;
-    if (whole) {
-        image.emplace();
-    }
-    std::vector<std::string> out;
+    Sha256 image;
     std::uint64_t at = 0;
     const auto zero_until = [&](std::uint64_t end) {
-        for (; image && at < end;) {
+        for (; at < end;) {
             const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(block, end - at));
-            image->update(zeros.data(), n);
+            image.update(zeros.data(), n);
             at += n;
         }
-        at = end;
     };
     for (const Extent& e : extents) {
         zero_until(e.start);
-        Sha256 range;
         for (; at < e.end;) {
             check_interrupted();
             const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(block, e.end - at));
-            read(buf.data(), n, at);
-            range.update(buf.data(), n);
-            if (image) {
-                image->update(buf.data(), n);
-            }
+            step(at, n);
+            image.update(buf.data(), n);
             at += n;
-            done(n);
         }
-        out.push_back(range.hex());
     }
     zero_until(size);
-    if (whole) {
-        *whole = image->hex();
-    }
-    return out;
+    return image.hex();
 }
 
 } // namespace
@@ -153,21 +137,19 @@ BurnResult burn_card(const BurnSource& source, const CardTarget& target,
         file.emplace(target.path);
     }
     const auto written_path = file ? file->temp_path() : target.path;
-    std::vector<std::string> written; // each data range's SHA-256, as read from the image
     {
         const FdHandle in(source.image, O_RDONLY);
         FdHandle out(written_path, file ? O_WRONLY | O_CREAT | O_TRUNC : O_WRONLY | O_EXCL, 0600);
         if (file && ::ftruncate(out.get(), static_cast<off_t>(source.size)) != 0) {
             fail_io(written_path, "cannot size the file", errno);
         }
-        std::string read_sha;
-        written = hash_ranges(
-            extents, source.size,
-            [&](char* buf, std::size_t n, std::uint64_t at) {
-                read_exactly(in.get(), source.image, buf, n, at);
-                write_exactly(out.get(), target.path, buf, n, at);
-            },
-            [&](std::size_t n) { tell("writing", n); }, &read_sha);
+        std::vector<char> buf(block);
+        const std::string read_sha =
+            for_each_block(extents, source.size, buf, [&](std::uint64_t at, std::size_t n) {
+                read_exactly(in.get(), source.image, buf.data(), n, at);
+                write_exactly(out.get(), target.path, buf.data(), n, at);
+                tell("writing", n);
+            });
         if (!source.sha256.empty() && read_sha != source.sha256) {
             throw Error(ErrorCategory::io, source.image.string(),
                         "no longer matches its manifest's SHA-256 (changed on disk since it was "
@@ -190,24 +172,29 @@ BurnResult burn_card(const BurnSource& source, const CardTarget& target,
     // Read back what the device holds, not what the page cache remembers writing.
     const auto verify_start = Clock::now();
     {
+        const FdHandle image(source.image, O_RDONLY);
         const FdHandle card(written_path, O_RDONLY);
         if (target.block_device) {
             ::ioctl(card.get(), BLKFLSBUF, 0);
         }
         ::posix_fadvise(card.get(), 0, 0, POSIX_FADV_DONTNEED);
-        const auto back = hash_ranges(
-            extents, source.size,
-            [&](char* buf, std::size_t n, std::uint64_t at) {
-                read_exactly(card.get(), target.path, buf, n, at);
-            },
-            [&](std::size_t n) { tell("verifying", n); }, nullptr);
-        for (std::size_t i = 0; i < back.size(); ++i) {
-            if (back[i] != written[i]) {
-                throw Error(ErrorCategory::target, target.path.string(),
-                            fmt::format("reads back differently from {} at bytes {}-{}: the "
-                                        "card is faulty or was taken out; try another card",
-                                        source.image.filename().string(), extents[i].start,
-                                        extents[i].end));
+        // Compared byte for byte with the image, which costs far less than hashing.
+        std::vector<char> back(block);
+        std::vector<char> want(block);
+        for (const Extent& e : extents) {
+            for (std::uint64_t at = e.start; at < e.end;) {
+                check_interrupted();
+                const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(block, e.end - at));
+                read_exactly(card.get(), target.path, back.data(), n, at);
+                read_exactly(image.get(), source.image, want.data(), n, at);
+                if (std::memcmp(back.data(), want.data(), n) != 0) {
+                    throw Error(ErrorCategory::target, target.path.string(),
+                                fmt::format("reads back differently from {} near byte {}: the "
+                                            "card is faulty or was taken out; try another card",
+                                            source.image.filename().string(), at));
+                }
+                at += n;
+                tell("verifying", n);
             }
         }
     }

@@ -71,8 +71,8 @@ struct BurnResult {
 
 // Writes `source` to `target` (checked with refuse_unsafe_target first) and syncs; the
 // image read for it must hash, with its holes as zeros, to source.sha256 (when set).
-// Then reads each written range back past the page cache and compares its SHA-256 with
-// the same range of the image, as a bmap's checksums are used. A regular file target
+// Then reads each written range back past the page cache and compares it byte for byte
+// with the same range of the image. A regular file target
 // appears under its name only when it verified. Throws Error(target) on a mismatch,
 // Error(io) when the image no longer matches its manifest, Error(interrupted).
 BurnResult burn_card(const BurnSource& source, const CardTarget& target,
