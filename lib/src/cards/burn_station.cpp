@@ -101,14 +101,14 @@ private:
 
     // Waits until want(probe) holds; false when the station stops or no node is left.
     template <typename Want>
-    bool wait_for(const std::filesystem::path& reader, Want want, bool only_while_pending) {
+    bool wait_for(const std::filesystem::path& reader, Want want) {
         for (;;) {
             if (stopping()) {
                 return false;
             }
             {
                 const std::lock_guard lock(mutex_);
-                if (only_while_pending && pending_.empty()) {
+                if (pending_.empty()) {
                     return false;
                 }
             }
@@ -160,7 +160,7 @@ private:
 
     void serve(const std::filesystem::path& reader) {
         try {
-            while (wait_for(reader, has_card, true)) {
+            while (wait_for(reader, has_card)) {
                 const auto node = take();
                 if (!node) {
                     return;
@@ -188,8 +188,7 @@ private:
                     say(fmt::format("{}: card refused: {}; take it out", reader.string(),
                                     e.message()));
                 }
-                if (!wait_for(
-                        reader, [](const CardTarget& t) { return !has_card(t); }, true)) {
+                if (!wait_for(reader, [](const CardTarget& t) { return !has_card(t); })) {
                     return;
                 }
             }
