@@ -140,13 +140,12 @@ int burn_station(const std::string& dir, const std::vector<std::string>& to, boo
     StationOptions options;
     options.dir = dir;
     std::string list;
+    bool any_device = false;
     for (const auto& reader : to) {
         options.readers.emplace_back(reader);
-        list += "\n  " + describe(probe_target(reader));
-    }
-    bool any_device = false;
-    for (const auto& reader : options.readers) {
-        any_device = any_device || probe_target(reader).block_device;
+        const CardTarget target = probe_target(reader);
+        list += "\n  " + describe(target);
+        any_device = any_device || target.block_device;
     }
     confirm(fmt::format("Write the nodes of {} onto every card put into:{}", dir, list), any_device,
             yes);

@@ -10,17 +10,6 @@
 namespace pimint {
 namespace {
 
-nlohmann::json read_manifest(const std::filesystem::path& file) {
-    std::ifstream in(file);
-    try {
-        return nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(
-            ErrorCategory::usage, file.string(),
-            fmt::format("not a manifest pimint wrote ({}); make the directory again", e.what()));
-    }
-}
-
 BurnSource source_of(const std::filesystem::path& dir, const nlohmann::json& node,
                      const std::string& cluster) {
     BurnSource s;
@@ -50,7 +39,8 @@ std::vector<BurnSource> burn_sources(const std::filesystem::path& dir) {
     }
     std::vector<BurnSource> out;
     try {
-        const auto manifest = read_manifest(manifest_file);
+        std::ifstream in(manifest_file); // a parse error is caught below like a missing key
+        const auto manifest = nlohmann::json::parse(in);
         if (manifest.contains("clusters")) { // a classroom's summary
             for (const auto& c : manifest.at("clusters")) {
                 for (const auto& n : c.at("nodes")) {
