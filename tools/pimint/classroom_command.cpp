@@ -27,6 +27,11 @@ int run_classroom(const std::vector<std::string>& args) {
          "output directory; cluster N goes to DIR/<name>") //
         ("shard", po::value(&shard),
          "make only clusters k with (k-1) mod n = i-1, for job arrays: --shard i/n") //
+        ("layout", po::value<std::string>()->notifier([&](const std::string& l) {
+            options.layout = parse_image_layout(l);
+        }),
+         "full (an image per node, the default) or overlay (DIR/stage.img once and a small "
+         "qcow2 overlay per node; pimint burn and materialize write the full images)") //
         ("set", po::value(&options.overrides)->composing(),
          "override a recipe value for every cluster: --set table.key=value") //
         ("json", po::bool_switch(&json), "print the result as JSON");

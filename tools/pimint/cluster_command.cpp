@@ -46,6 +46,11 @@ int run_cluster(const std::vector<std::string>& args) {
         ("keys", po::value(&keys),
          "take the SSH keys from DIR (an earlier output directory) instead of making new ones; "
          "with $SOURCE_DATE_EPOCH set, rebuilds then give the same files") //
+        ("layout", po::value<std::string>()->notifier([&](const std::string& l) {
+            options.layout = parse_image_layout(l);
+        }),
+         "full (an image per node, the default) or overlay (DIR/stage.img once and a small "
+         "qcow2 overlay per node; pimint burn and materialize write the full images)") //
         ("set", po::value(&options.overrides)->composing(),
          "override a recipe value: --set table.key=value") //
         ("json", po::bool_switch(&json), "print the result as JSON");

@@ -36,5 +36,6 @@ int run_cluster(const std::vector<std::string>& args);
 int run_classroom(const std::vector<std::string>& args);
 int run_publish(const std::vector<std::string>& args);
 int run_burn(const std::vector<std::string>& args);
+int run_materialize(const std::vector<std::string>& args);
 
 } // namespace pimint::cli

@@ -23,6 +23,8 @@ constexpr std::array commands{
     Command{"cluster", "make master and worker images for an MPI cluster",
             pimint::cli::run_cluster},
     Command{"inspect", "show what an image is and how it is configured", pimint::cli::run_inspect},
+    Command{"materialize", "write the full image of an overlay cluster's node",
+            pimint::cli::run_materialize},
     Command{"publish", "compress images for download, with bmap files and an Imager list",
             pimint::cli::run_publish},
 };

@@ -3,6 +3,7 @@
 // and each range read back from the device rather than the page cache and compared
 // with the image's.
 #include "core/file_handle.hpp"
+#include "image/disk_image_reader.hpp"
 #include "pimint/cards/burn.hpp"
 #include "pimint/core/error.hpp"
 #include "pimint/core/files.hpp"
@@ -104,15 +105,18 @@ std::string for_each_block(const std::vector<Extent>& extents, std::uint64_t siz
 BurnResult burn_card(const BurnSource& source, const CardTarget& target,
                      const BurnProgressCallback& progress) {
     refuse_unsafe_target(target, source.size);
-    struct stat image_st {};
+    // A raw image, or a node's overlay read through its stage.
+    const auto image = DiskImageReader::open(source.image);
     struct stat target_st {};
-    if (::stat(source.image.c_str(), &image_st) == 0 &&
-        ::stat(target.path.c_str(), &target_st) == 0 && image_st.st_dev == target_st.st_dev &&
-        image_st.st_ino == target_st.st_ino) {
-        throw Error(ErrorCategory::target, target.path.string(),
-                    "is the image itself; give another file or a card's device");
+    for (const auto& f : image->files()) {
+        struct stat image_st {};
+        if (::stat(f.c_str(), &image_st) == 0 && ::stat(target.path.c_str(), &target_st) == 0 &&
+            image_st.st_dev == target_st.st_dev && image_st.st_ino == target_st.st_ino) {
+            throw Error(ErrorCategory::target, target.path.string(),
+                        "is the image itself, or its stage; give another file or a card's device");
+        }
     }
-    const auto extents = data_extents(source.image);
+    const auto extents = image->data_ranges();
     BurnResult result;
     result.image_size = source.size;
     for (const Extent& e : extents) {
@@ -138,7 +142,6 @@ BurnResult burn_card(const BurnSource& source, const CardTarget& target,
     }
     const auto written_path = file ? file->temp_path() : target.path;
     {
-        const FdHandle in(source.image, O_RDONLY);
         FdHandle out(written_path, file ? O_WRONLY | O_CREAT | O_TRUNC : O_WRONLY | O_EXCL, 0600);
         if (file && ::ftruncate(out.get(), static_cast<off_t>(source.size)) != 0) {
             fail_io(written_path, "cannot size the file", errno);
@@ -146,7 +149,7 @@ BurnResult burn_card(const BurnSource& source, const CardTarget& target,
         std::vector<char> buf(block);
         const std::string read_sha =
             for_each_block(extents, source.size, buf, [&](std::uint64_t at, std::size_t n) {
-                read_exactly(in.get(), source.image, buf.data(), n, at);
+                image->read(at, {buf.data(), n});
                 write_exactly(out.get(), target.path, buf.data(), n, at);
                 tell("writing", n);
             });
@@ -172,7 +175,6 @@ BurnResult burn_card(const BurnSource& source, const CardTarget& target,
     // Read back what the device holds, not what the page cache remembers writing.
     const auto verify_start = Clock::now();
     {
-        const FdHandle image(source.image, O_RDONLY);
         const FdHandle card(written_path, O_RDONLY);
         if (target.block_device) {
             ::ioctl(card.get(), BLKFLSBUF, 0);
@@ -186,7 +188,7 @@ BurnResult burn_card(const BurnSource& source, const CardTarget& target,
                 check_interrupted();
                 const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(block, e.end - at));
                 read_exactly(card.get(), target.path, back.data(), n, at);
-                read_exactly(image.get(), source.image, want.data(), n, at);
+                image->read(at, {want.data(), n});
                 if (std::memcmp(back.data(), want.data(), n) != 0) {
                     throw Error(ErrorCategory::target, target.path.string(),
                                 fmt::format("reads back differently from {} near byte {}: the "

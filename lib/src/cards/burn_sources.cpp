@@ -1,5 +1,6 @@
 // Which images a directory pimint made holds, in hand-out order, from its manifests:
 // the SHA-256 each card must read back as, and what to write on its label.
+#include "image/disk_image_reader.hpp"
 #include "pimint/cards/burn.hpp"
 #include "pimint/core/error.hpp"
 
@@ -18,13 +19,12 @@ BurnSource source_of(const std::filesystem::path& dir, const nlohmann::json& nod
     s.sha256 = node.at("sha256").get<std::string>();
     const std::string address = node.at("address").get<std::string>();
     s.label = fmt::format("{}{}{} {}", cluster, cluster.empty() ? "" : " ", s.hostname, address);
-    std::error_code ec;
-    s.size = std::filesystem::file_size(s.image, ec);
-    if (ec) {
+    if (!std::filesystem::is_regular_file(s.image)) {
         throw Error(ErrorCategory::io, s.image.string(),
                     "the manifest lists this image but it cannot be read; make the directory "
                     "again with the same command");
     }
+    s.size = DiskImageReader::open(s.image)->size(); // an overlay's is its full image's
     return s;
 }
 
@@ -73,15 +73,14 @@ BurnSource burn_source(const std::filesystem::path& path, const std::string& nod
                                     "directory pimint made, or the image alone",
                                     node));
         }
-        std::error_code ec;
         BurnSource s;
         s.image = path;
         s.hostname = path.stem().string();
         s.label = s.hostname;
-        s.size = std::filesystem::file_size(path, ec);
-        if (ec || !std::filesystem::is_regular_file(path)) {
+        if (!std::filesystem::is_regular_file(path)) {
             throw Error(ErrorCategory::io, path.string(), "cannot read this image file");
         }
+        s.size = DiskImageReader::open(path)->size();
         return s;
     }
     if (node.empty()) {

@@ -245,6 +245,7 @@ ClassroomResult build_classroom(const ClassroomOptions& options) {
         cluster.progress = options.progress;
         cluster.overrides = overrides;
         cluster.stage_cache = stages;
+        cluster.layout = options.layout;
         const auto set = [&](const std::string& key, const std::string& value) {
             cluster.overrides.push_back(fmt::format("cluster.{}={}", key, quoted(value)));
         };

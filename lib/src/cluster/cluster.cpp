@@ -37,8 +37,10 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     auto base_sha256 = std::async(std::launch::async, [&] { return sha256_file(options.base); });
     KeyPlan keys = plan_keys(options, plan, say);
     RebuildPlan rebuild = plan_rebuilds(options, plan, keys, base_sha256.get(), say);
-    remove_outdated(options.output_dir, plan, rebuild);
+    // Before removing anything: a stage made again takes its overlays with it.
     StagePlan stages = plan_stages(options, plan, rebuild, say);
+    remove_outdated(options.output_dir, plan, rebuild);
+    link_stages(stages, rebuild);
 
     const size_t batch_size = std::clamp<size_t>(options.drives_per_launch, 1, 250);
     ProgressTracker progress(options.progress, plan.nodes.size(), rebuild.todo.size(),
@@ -57,11 +59,25 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     }
     run.disk_ids.insert(plan.base_table.disk_id);
     const std::span<const size_t> todo(rebuild.todo);
+    // Overlays read their stage as their backing file, which must be final before an
+    // appliance opens them: the stages get a launch of their own.
+    const bool stages_first = plan.layout == ImageLayout::overlay && !stages.to_make.empty();
+    if (stages_first) {
+        run_launch(run, {}, true);
+    }
     for (size_t first = 0; first < todo.size(); first += batch_size) {
-        run_launch(run, todo.subspan(first, std::min(batch_size, todo.size() - first)), first == 0);
+        run_launch(run, todo.subspan(first, std::min(batch_size, todo.size() - first)),
+                   first == 0 && !stages_first);
     }
 
+    const auto unused_stages = plan.layout == ImageLayout::overlay
+                                   ? prune_stages(options.output_dir, rebuild)
+                                   : std::vector<std::filesystem::path>{};
     write_manifest(options.output_dir, plan, rebuild, true);
+    for (const auto& file : unused_stages) {
+        std::error_code ec;
+        std::filesystem::remove(file, ec); // a leftover costs space only
+    }
     for (size_t i = 0; i < plan.nodes.size(); ++i) {
         NodeResult r = rebuild.entries.at(plan.nodes[i].image_name).result;
         r.reused = !rebuild.rebuilt[i];

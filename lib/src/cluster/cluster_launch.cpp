@@ -5,7 +5,9 @@
 #include "core/output_lock.hpp"
 #include "core/work_queue.hpp"
 #include "image/disk_identity.hpp"
+#include "image/disk_image_reader.hpp"
 #include "image/drive_filler.hpp"
+#include "image/qcow2_overlay.hpp"
 #include "image/source_date.hpp"
 #include "pimint/core/error.hpp"
 #include "pimint/core/files.hpp"
@@ -33,6 +35,7 @@ struct Job {
     int drive = 0;
     std::optional<DiskIdentity> identity;
     const Stage* stage = nullptr; // copied from this stage, or from the base image
+    bool overlay = false;         // a qcow2 overlay on the stage, not a copy of it
     // The image's SHA-256, computed on a host thread while the appliance edits the next
     // images; invalid when the image still changes after the appliance (disk identity).
     std::shared_future<std::string> sha256;
@@ -96,8 +99,9 @@ std::vector<Job> plan_jobs(ClusterRun& run, std::span<const size_t> batch,
                             "the node's recipe shares other steps than its stage");
             }
             job.steps = split.own;
-            job.source = job.stage->image->temp_path();
+            job.source = job.stage->file;
             job.size = std::filesystem::file_size(job.source);
+            job.overlay = run.plan.layout == ImageLayout::overlay;
             if (stage_build && run.stages.to_make.contains(role_recipe)) {
                 job.source_ready = stage_build->ready(role_recipe);
             }
@@ -120,8 +124,9 @@ std::vector<std::unique_ptr<AtomicOutput>> attach_drives(ClusterRun& run, Applia
     std::vector<std::unique_ptr<AtomicOutput>> set_files;
     for (size_t j = 0; j < jobs.size();) {
         size_t end = j + 1;
-        while (jobs[j].stage && !run.plan.spec.unique_disk_ids && end < jobs.size() &&
-               end - j < max_images_per_set && jobs[end].stage == jobs[j].stage) {
+        while (jobs[j].stage && !jobs[j].overlay && !run.plan.spec.unique_disk_ids &&
+               end < jobs.size() && end - j < max_images_per_set &&
+               jobs[end].stage == jobs[j].stage) {
             ++end;
         }
         if (end - j > 1) {
@@ -131,13 +136,19 @@ std::vector<std::unique_ptr<AtomicOutput>> attach_drives(ClusterRun& run, Applia
             for (size_t m = j; m < end; ++m) {
                 names.push_back(jobs[m].output->final_path());
             }
-            const auto indexes = appliance.add_pending_image_set(
-                set_files.back()->temp_path(), names, jobs[j].stage->image->temp_path());
+            const auto indexes = appliance.add_pending_image_set(set_files.back()->temp_path(),
+                                                                 names, jobs[j].stage->file);
             for (size_t m = j; m < end; ++m) {
                 jobs[m].drive = indexes[m - j];
                 jobs[m].set_file = set_files.back()->temp_path();
                 jobs[m].offset = appliance.image_offset(jobs[m].drive);
             }
+        } else if (jobs[j].overlay) {
+            Job& job = jobs[j];
+            create_qcow2_overlay(job.output->temp_path(), job.source, job.size,
+                                 job.output->final_path());
+            job.drive = appliance.add_overlay_image(job.output->temp_path(), job.source,
+                                                    job.output->final_path());
         } else {
             Job& job = jobs[j];
             const std::filesystem::path file = job.output->temp_path();
@@ -154,6 +165,9 @@ std::vector<std::unique_ptr<AtomicOutput>> attach_drives(ClusterRun& run, Applia
 // Fill, third: the copies, on the host while the appliance starts.
 void start_fills(DriveFiller& filler, std::vector<Job>& jobs) {
     for (auto& job : jobs) {
+        if (job.overlay) {
+            continue; // nothing to copy
+        }
         if (!job.set_file.empty()) {
             job.filled =
                 filler.add([source = job.source, size = job.size, to = job.set_file,
@@ -184,6 +198,13 @@ void make_stages(ClusterRun& run, StageBuild& stage_build) {
                               run.progress.stage(label, "waiting", ProgressTracker::apply_weight);
                           }
                       });
+    if (run.plan.layout == ImageLayout::overlay) {
+        stage_build.commit_files();
+        for (const auto& [path, recipe] : run.stages.to_make) {
+            record_stage(run.rebuild.header, run.stages.keys.at(path), *run.stages.stages.at(path));
+        }
+        write_manifest(run.options.output_dir, run.plan, run.rebuild, false);
+    }
     if (run.options.stage_cache) {
         for (const auto& [path, recipe] : run.stages.to_make) {
             run.options.stage_cache->stages[run.stages.keys.at(path)] = run.stages.stages.at(path);
@@ -218,7 +239,9 @@ void apply_node_steps(ClusterRun& run, Appliance& appliance, std::vector<Job>& j
         run.say(fmt::format("copying {} to {}", job.stage ? "the stage" : "the base image",
                             planned.image_name));
         run.progress.stage(planned.image_name, "copying");
-        appliance.image_filled(job.drive, job.filled.get());
+        if (!job.overlay) {
+            appliance.image_filled(job.drive, job.filled.get());
+        }
         run.say(fmt::format("{}: applying {}", planned.hostname,
                             job.stage ? "its own steps" : "the recipe"));
         run.progress.stage(planned.image_name, "applying", ProgressTracker::copy_weight);
@@ -243,7 +266,12 @@ void apply_node_steps(ClusterRun& run, Appliance& appliance, std::vector<Job>& j
         } else {
             job.sha256 = hashing
                              .add([path = job.output->temp_path(), set = job.set_file,
-                                   at = job.offset, size = job.size] {
+                                   at = job.offset, size = job.size, overlay = job.overlay] {
+                                 if (overlay) {
+                                     // The full image it stands for, as the manifest
+                                     // records it in either layout.
+                                     return sha256_disk(*DiskImageReader::open(path));
+                                 }
                                  if (!set.empty()) {
                                      sparse_copy_range(set, at, size, path, 0);
                                      // Not needed any more: without reflinks, its space
@@ -277,6 +305,13 @@ void copy_out_and_hash(ClusterRun& run, Appliance& appliance, std::vector<Job>& 
         entry.result.sha256 =
             job.sha256.valid() ? job.sha256.get() : sha256_file(job.output->temp_path());
         entry.result.size = std::filesystem::file_size(job.output->temp_path());
+        if (job.overlay) {
+            entry.result.size = job.size;
+            entry.result.overlay_sha256 = sha256_file(job.output->temp_path());
+            entry.result.backing = job.source.filename().string();
+            entry.overlay_size = std::filesystem::file_size(job.output->temp_path());
+            entry.backing_mtime_ns = mtime_ns(job.source);
+        }
         for (const auto& k : run.keys.keys.hosts.at(planned.hostname).host_keys) {
             entry.result.host_key_fingerprints.push_back(k.fingerprint);
         }
@@ -326,6 +361,10 @@ double work_units(const ClusterOptions& options, const RunPlan& plan, const Rebu
         units += ProgressTracker::copy_weight + ProgressTracker::hash_weight +
                  (staged ? ProgressTracker::own_steps_weight : ProgressTracker::apply_weight);
     }
+    // The overlay layout makes its stages in a launch of their own.
+    if (plan.layout == ImageLayout::overlay && !stages.to_make.empty()) {
+        units += ProgressTracker::launch_weight;
+    }
     // Stages are made in the first launch.
     return units + static_cast<double>(stages.to_make.size()) *
                        (ProgressTracker::copy_weight + ProgressTracker::apply_weight);
@@ -345,7 +384,7 @@ void run_launch(ClusterRun& run, std::span<const size_t> batch, bool first) {
     std::optional<StageBuild> stage_build;
     if (first && !run.stages.to_make.empty()) {
         stage_build.emplace(appliance, filler, run.options.base, run.options.output_dir,
-                            run.stages.to_make);
+                            run.stages.to_make, run.stages.files);
         for (const auto& [path, recipe] : run.stages.to_make) {
             run.stages.stages[path] = stage_build->stage(path);
         }

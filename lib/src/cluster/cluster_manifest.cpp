@@ -77,6 +77,10 @@ std::map<std::string, ManifestEntry> read_cluster_manifest(const std::filesystem
             e.result.reused = true;
             e.inputs = n.at("inputs").get<std::string>();
             e.mtime_ns = n.at("mtime_ns").get<std::int64_t>();
+            e.result.overlay_sha256 = n.value("overlay_sha256", "");
+            e.result.backing = n.value("backing", "");
+            e.overlay_size = n.value("overlay_size", std::uint64_t{0});
+            e.backing_mtime_ns = n.value("backing_mtime_ns", std::int64_t{0});
             entries[e.result.node.image_name] = std::move(e);
         }
     } catch (const nlohmann::json::exception& e) {
@@ -86,6 +90,39 @@ std::map<std::string, ManifestEntry> read_cluster_manifest(const std::filesystem
                                 e.what()));
     }
     return entries;
+}
+
+const char* layout_name(ImageLayout layout) {
+    return layout == ImageLayout::overlay ? "overlay" : "full";
+}
+
+std::optional<ImageLayout> recorded_layout(const std::filesystem::path& dir) {
+    const auto json = read_json(dir);
+    if (!json) {
+        return std::nullopt;
+    }
+    return json->value("layout", "full") == "overlay" ? ImageLayout::overlay : ImageLayout::full;
+}
+
+std::vector<StageRecord> recorded_stages(const std::filesystem::path& dir) {
+    std::vector<StageRecord> stages;
+    const auto json = read_json(dir);
+    if (!json || !json->contains("stages")) {
+        return stages;
+    }
+    try {
+        for (const auto& s : json->at("stages")) {
+            stages.push_back({s.at("file").get<std::string>(), s.at("key").get<std::string>(),
+                              s.at("sha256").get<std::string>(), s.at("size").get<std::uint64_t>(),
+                              s.at("mtime_ns").get<std::int64_t>()});
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ErrorCategory::io, manifest_file(dir).string(),
+                    fmt::format("not a pimint cluster manifest ({}); remove it to rebuild every "
+                                "image",
+                                e.what()));
+    }
+    return stages;
 }
 
 int recorded_workers(const std::filesystem::path& dir) {
@@ -99,7 +136,7 @@ int recorded_workers(const std::filesystem::path& dir) {
 void write_cluster_manifest(const std::filesystem::path& dir, const ManifestHeader& header,
                             const std::vector<const ManifestEntry*>& entries, bool complete) {
     nlohmann::json nodes = nlohmann::json::array();
-    std::string sums;
+    std::string node_sums;
     for (const auto* e : entries) {
         const NodeResult& n = e->result;
         nodes.push_back({{"role", n.node.role},
@@ -112,8 +149,28 @@ void write_cluster_manifest(const std::filesystem::path& dir, const ManifestHead
                          {"host_keys", n.host_key_fingerprints},
                          {"inputs", e->inputs},
                          {"mtime_ns", e->mtime_ns}});
-        sums += fmt::format("{}  {}\n", n.sha256, n.node.image_name);
+        if (header.layout == ImageLayout::overlay) {
+            nodes.back()["overlay_sha256"] = n.overlay_sha256;
+            nodes.back()["overlay_size"] = e->overlay_size;
+            nodes.back()["backing"] = n.backing;
+            nodes.back()["backing_mtime_ns"] = e->backing_mtime_ns;
+        }
+        // The files as they are: with overlays, the stages' and the overlays' own hashes.
+        node_sums += fmt::format(
+            "{}  {}\n", header.layout == ImageLayout::overlay ? n.overlay_sha256 : n.sha256,
+            n.node.image_name);
     }
+    nlohmann::json stages = nlohmann::json::array();
+    std::string sums;
+    for (const auto& st : header.stages) {
+        stages.push_back({{"file", st.file},
+                          {"key", st.key},
+                          {"sha256", st.sha256},
+                          {"size", st.size},
+                          {"mtime_ns", st.mtime_ns}});
+        sums += fmt::format("{}  {}\n", st.sha256, st.file);
+    }
+    sums += node_sums;
     const ClusterSpec& spec = *header.spec;
     const nlohmann::json manifest = {
         {"pimint_version", std::string(version())},
@@ -131,6 +188,8 @@ void write_cluster_manifest(const std::filesystem::path& dir, const ManifestHead
           {"slots", spec.slots},
           {"key_type", spec.key_type},
           {"unique_disk_ids", spec.unique_disk_ids}}},
+        {"layout", layout_name(header.layout)},
+        {"stages", stages},
         {"nodes", nodes},
     };
     write_file_atomically(manifest_file(dir), manifest.dump(2) + "\n");

@@ -1,5 +1,6 @@
 #include "cluster/cluster_phases.hpp"
 
+#include "image/disk_image_reader.hpp"
 #include "image/source_date.hpp"
 #include "pimint/core/error.hpp"
 #include "pimint/core/files.hpp"
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <set>
 
 namespace pimint {
 namespace {
@@ -48,10 +50,32 @@ bool is_done(const std::map<std::string, ManifestEntry>& entries, const PlannedN
     if (it == entries.end() || it->second.inputs != inputs) {
         return false;
     }
+    const ManifestEntry& e = it->second;
     std::error_code ec;
     const auto size = std::filesystem::file_size(dir / node.image_name, ec);
-    return !ec && size == it->second.result.size &&
-           mtime_ns(dir / node.image_name) == it->second.mtime_ns;
+    const bool overlay = !e.result.backing.empty();
+    return !ec && size == (overlay ? e.overlay_size : e.result.size) &&
+           mtime_ns(dir / node.image_name) == e.mtime_ns &&
+           (!overlay || mtime_ns(dir / e.result.backing) == e.backing_mtime_ns);
+}
+
+// The layout: as asked, or as the directory holds it, or full. A directory keeps its own.
+ImageLayout image_layout(const ClusterOptions& options, const ClusterSpec& spec) {
+    const auto recorded = recorded_layout(options.output_dir);
+    const ImageLayout layout = options.layout.value_or(recorded.value_or(ImageLayout::full));
+    if (recorded && *recorded != layout) {
+        throw Error(ErrorCategory::usage, "--layout",
+                    fmt::format("{} holds a cluster in the {} layout; give --layout {}, or a new "
+                                "output directory",
+                                options.output_dir.string(), layout_name(*recorded),
+                                layout_name(*recorded)));
+    }
+    if (layout == ImageLayout::overlay && spec.unique_disk_ids) {
+        throw Error(ErrorCategory::recipe, spec.origin_of("unique_disk_ids"),
+                    "cluster.unique_disk_ids: the overlay layout shares the stage's disk "
+                    "identity; set it to false, or use --layout full");
+    }
+    return layout;
 }
 
 } // namespace
@@ -74,6 +98,13 @@ RunPlan plan_run(const ClusterOptions& options) {
                                 options.output_dir.string(), recorded, recorded));
     }
     plan.nodes = plan_cluster(plan.spec);
+    plan.layout = image_layout(options, plan.spec);
+    if (plan.layout == ImageLayout::overlay) {
+        for (auto& n : plan.nodes) {
+            n.image_name = std::filesystem::path(n.image_name).replace_extension(".qcow2");
+        }
+    }
+    require_raw_image(options.base);
     plan.base_table = read_partition_table(options.base);
     plan.base_first_sector = read_first_sector(options.base);
     require_pi_layout(plan.base_table, options.base);
@@ -175,6 +206,10 @@ RebuildPlan plan_rebuilds(const ClusterOptions& options, const RunPlan& plan, co
     out.header.base = std::filesystem::absolute(options.base).string();
     out.header.base_sha256 = std::move(base_sha256);
     out.header.spec = &plan.spec;
+    out.header.layout = plan.layout;
+    if (plan.layout == ImageLayout::overlay) {
+        out.header.stages = recorded_stages(options.output_dir);
+    }
     for (const std::string role : {"master", "worker"}) {
         out.role_fingerprints[role] = fingerprint(role_recipe_path(options, plan.spec, role));
     }
@@ -226,29 +261,148 @@ void remove_outdated(const std::filesystem::path& dir, const RunPlan& plan, Rebu
     }
 }
 
-StagePlan plan_stages(const ClusterOptions& options, const RunPlan& plan,
-                      const RebuildPlan& rebuild, const Say& say) {
+namespace {
+
+// The overlay layout's stage file of a role recipe: stage.img when the roles share one
+// recipe, else one per role.
+std::filesystem::path stage_file(const ClusterOptions& options, const ClusterSpec& spec,
+                                 const std::filesystem::path& recipe) {
+    const auto master = role_recipe_path(options, spec, "master");
+    if (master == role_recipe_path(options, spec, "worker")) {
+        return options.output_dir / "stage.img";
+    }
+    return options.output_dir / (recipe == master ? "stage-master.img" : "stage-worker.img");
+}
+
+// The stage file recorded for `key`, when it is still there unchanged.
+std::optional<StageRecord> kept_stage(const std::vector<StageRecord>& records,
+                                      const std::filesystem::path& file, const std::string& key) {
+    for (const auto& r : records) {
+        std::error_code ec;
+        if (r.file == file.filename() && r.key == key &&
+            std::filesystem::file_size(file, ec) == r.size && !ec && mtime_ns(file) == r.mtime_ns) {
+            return r;
+        }
+    }
+    return std::nullopt;
+}
+
+// A stage from a StageCache as this directory's stage file: a hard link to the file of
+// the cluster that made it (no copy where both share a filesystem).
+void link_stage(const Stage& cached, const std::filesystem::path& file) {
+    AtomicOutput out(file);
+    std::error_code ec;
+    std::filesystem::remove(out.temp_path(), ec);
+    std::filesystem::create_hard_link(cached.file, out.temp_path(), ec);
+    if (ec) {
+        sparse_copy(cached.file, out.temp_path());
+    }
+    out.commit();
+}
+
+} // namespace
+
+StagePlan plan_stages(const ClusterOptions& options, const RunPlan& plan, RebuildPlan& rebuild,
+                      const Say& say) {
+    const bool overlay = plan.layout == ImageLayout::overlay;
     std::map<std::filesystem::path, size_t> images_per_recipe;
     for (const size_t i : rebuild.todo) {
         ++images_per_recipe[role_recipe_path(options, plan.spec, plan.nodes[i].role)];
     }
     StagePlan out;
     for (const auto& [path, count] : images_per_recipe) {
-        if (count < 2) {
+        // Overlays need a stage even for one image.
+        if (count < (overlay ? 1U : 2U)) {
             continue;
         }
         out.staged.insert(path);
         Recipe recipe = Recipe::load(path, options.overrides);
         const std::string& key = out.keys[path] = stage_key(rebuild.header.base_sha256, recipe);
+        std::shared_ptr<const Stage> cached;
         if (options.stage_cache && options.stage_cache->stages.contains(key)) {
-            out.stages[path] = options.stage_cache->stages.at(key);
-            say(fmt::format("the steps shared by {}'s nodes: stage kept from an earlier cluster",
-                            path.filename().string()));
+            cached = options.stage_cache->stages.at(key);
+        }
+        if (!overlay) {
+            if (cached) {
+                out.stages[path] = cached;
+                say(fmt::format("the steps shared by {}'s nodes: stage kept from an earlier "
+                                "cluster",
+                                path.filename().string()));
+            } else {
+                out.to_make.emplace(path, std::move(recipe));
+            }
+            continue;
+        }
+        const auto file = out.files[path] = stage_file(options, plan.spec, path);
+        auto stage = std::make_shared<Stage>();
+        stage->file = file;
+        stage->shared_steps = step_names(recipe.split_for_nodes().shared);
+        if (const auto kept = kept_stage(rebuild.header.stages, file, key)) {
+            stage->sha256 = kept->sha256;
+            out.stages[path] = stage;
+            say(fmt::format("{} is up to date and kept", file.filename().string()));
+            continue;
+        }
+        // Made again (or linked): no overlay on the old file may stay.
+        for (size_t i = 0; i < plan.nodes.size(); ++i) {
+            if (!rebuild.rebuilt[i] &&
+                role_recipe_path(options, plan.spec, plan.nodes[i].role) == path) {
+                rebuild.rebuilt[i] = true;
+                rebuild.todo.push_back(i);
+            }
+        }
+        std::sort(rebuild.todo.begin(), rebuild.todo.end());
+        if (cached) {
+            // Linked once the outdated overlays are gone (link_stages).
+            out.to_link[path] = cached;
+            out.stages[path] = stage;
+            say(fmt::format("{}: stage kept from an earlier cluster", file.filename().string()));
         } else {
             out.to_make.emplace(path, std::move(recipe));
         }
     }
     return out;
+}
+
+void link_stages(StagePlan& stages, RebuildPlan& rebuild) {
+    for (const auto& [path, cached] : stages.to_link) {
+        const Stage& planned = *stages.stages.at(path);
+        auto stage = std::make_shared<Stage>();
+        stage->file = planned.file;
+        stage->shared_steps = planned.shared_steps;
+        link_stage(*cached, stage->file);
+        // A full-layout cluster's stage was never hashed.
+        stage->sha256 = cached->sha256.empty() ? sha256_file(stage->file) : cached->sha256;
+        record_stage(rebuild.header, stages.keys.at(path), *stage);
+        stages.stages[path] = stage;
+    }
+    stages.to_link.clear();
+}
+
+std::vector<std::filesystem::path> prune_stages(const std::filesystem::path& dir,
+                                                RebuildPlan& rebuild) {
+    std::set<std::string> used;
+    for (const auto& [name, entry] : rebuild.entries) {
+        used.insert(entry.result.backing);
+    }
+    std::vector<std::filesystem::path> unused;
+    std::erase_if(rebuild.header.stages, [&](const StageRecord& r) {
+        if (used.contains(r.file)) {
+            return false;
+        }
+        unused.push_back(dir / r.file);
+        return true;
+    });
+    return unused;
+}
+
+void record_stage(ManifestHeader& header, const std::string& key, const Stage& stage) {
+    const std::string name = stage.file.filename().string();
+    std::erase_if(header.stages, [&](const StageRecord& r) { return r.file == name; });
+    header.stages.push_back(
+        {name, key, stage.sha256, std::filesystem::file_size(stage.file), mtime_ns(stage.file)});
+    std::sort(header.stages.begin(), header.stages.end(),
+              [](const StageRecord& a, const StageRecord& b) { return a.file < b.file; });
 }
 
 } // namespace pimint

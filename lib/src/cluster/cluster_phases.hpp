@@ -31,6 +31,7 @@ struct RunPlan {
     PartitionTable base_table;
     std::string base_first_sector;
     std::optional<ClusterKeys> supplied_keys; // --keys
+    ImageLayout layout = ImageLayout::full;
 };
 RunPlan plan_run(const ClusterOptions& options);
 
@@ -70,15 +71,31 @@ void remove_outdated(const std::filesystem::path& dir, const RunPlan& plan, Rebu
 void write_manifest(const std::filesystem::path& dir, const RunPlan& plan,
                     const RebuildPlan& rebuild, bool complete);
 
-// Stages: one for each role recipe with two or more images to make, taken from the
-// options' StageCache when an earlier run made it from the same inputs.
+// Stages: one for each role recipe with two or more images to make (with the overlay
+// layout, one or more), taken from the options' StageCache when an earlier run made it
+// from the same inputs. With the overlay layout a stage is a file of the directory: kept
+// when its record still matches, otherwise made again, and every overlay on it with it.
 struct StagePlan {
     std::set<std::filesystem::path> staged; // role recipes whose nodes copy a stage
     std::map<std::filesystem::path, std::shared_ptr<const Stage>> stages; // kept or made
     std::map<std::filesystem::path, Recipe> to_make;                      // in the first launch
     std::map<std::filesystem::path, std::string> keys; // stage_key of each staged recipe
+    // The overlay layout: each staged recipe's stage file, under its final name, and the
+    // stages another cluster of the StageCache made, to link there (link_stages).
+    std::map<std::filesystem::path, std::filesystem::path> files;
+    std::map<std::filesystem::path, std::shared_ptr<const Stage>> to_link;
 };
-StagePlan plan_stages(const ClusterOptions& options, const RunPlan& plan,
-                      const RebuildPlan& rebuild, const Say& say);
+StagePlan plan_stages(const ClusterOptions& options, const RunPlan& plan, RebuildPlan& rebuild,
+                      const Say& say);
+// The overlay layout, after remove_outdated: links each stage of `to_link` as this
+// directory's stage file (a hard link where it can) and records it.
+void link_stages(StagePlan& stages, RebuildPlan& rebuild);
+// The overlay layout, once every node is made: forgets the stage files no overlay reads
+// any more (a recipe whose roles no longer share a stage) and returns them, to remove
+// once the manifest no longer lists them.
+std::vector<std::filesystem::path> prune_stages(const std::filesystem::path& dir,
+                                                RebuildPlan& rebuild);
+// Records the overlay layout's stage file made or linked for `key` in the manifest's header.
+void record_stage(ManifestHeader& header, const std::string& key, const Stage& stage);
 
 } // namespace pimint

@@ -41,6 +41,19 @@ ClusterSpec load_cluster_spec(const std::filesystem::path& recipe_path,
     return spec;
 }
 
+ImageLayout parse_image_layout(const std::string& name) {
+    if (name == "full") {
+        return ImageLayout::full;
+    }
+    if (name == "overlay") {
+        return ImageLayout::overlay;
+    }
+    throw Error(ErrorCategory::usage, "--layout",
+                fmt::format("'{}' is no layout; give full (an image per node) or overlay (a "
+                            "shared stage.img and an overlay per node)",
+                            name));
+}
+
 std::vector<PlannedNode> plan_cluster(const ClusterSpec& spec) {
     const bool dhcp = spec.addressing == "dhcp";
     const ipv4::Subnet subnet = ipv4::parse_subnet(spec.subnet);

@@ -43,17 +43,22 @@ std::string stage_key(const std::string& base_sha256, const Recipe& recipe) {
 
 StageBuild::StageBuild(Appliance& appliance, DriveFiller& filler, const std::filesystem::path& base,
                        const std::filesystem::path& output_dir,
-                       const std::map<std::filesystem::path, Recipe>& recipes)
+                       const std::map<std::filesystem::path, Recipe>& recipes,
+                       const std::map<std::filesystem::path, std::filesystem::path>& final_files)
     : appliance_(appliance)
     , recipes_(recipes) {
     int n = 0;
     for (const auto& [path, recipe] : recipes) {
         Making& m = making_[path];
         m.stage = std::make_shared<Stage>();
-        m.stage->image =
-            std::make_unique<AtomicOutput>(output_dir / fmt::format("stage-{}.img", ++n));
+        const auto named = final_files.find(path);
+        m.stage->image = std::make_unique<AtomicOutput>(
+            named != final_files.end() ? named->second
+                                       : output_dir / fmt::format("stage-{}.img", ++n));
         m.stage->shared_steps = step_names(recipe.split_for_nodes().shared);
         const std::filesystem::path file = m.stage->image->temp_path();
+        m.stage->file = file;
+        m.named = named != final_files.end();
         const std::uintmax_t size = std::filesystem::file_size(base) + grow_bytes(recipe);
         create_sparse_file(file, size);
         const bool grown = grow_bytes(recipe) > 0;
@@ -102,6 +107,16 @@ void StageBuild::apply(const StatusCallback& status, const Progress& on_stage) {
         appliance_.unmount();
         m.done.set_value();
         on_stage(path, "done");
+    }
+}
+
+void StageBuild::commit_files() {
+    for (auto& [path, m] : making_) {
+        if (m.named) {
+            m.stage->sha256 = sha256_file(m.stage->file);
+            m.stage->image->commit();
+            m.stage->file = m.stage->image->final_path();
+        }
     }
 }
 

@@ -23,11 +23,15 @@
 namespace pimint {
 
 struct Stage {
-    // Under a temporary name in the output directory and never committed: it goes with
-    // the run (or the StageCache that keeps it), and a killed run's stage is a stale
-    // temporary for the next one.
+    // Under a temporary name in the output directory. With the full layout never
+    // committed: it goes with the run (or the StageCache that keeps it), and a killed
+    // run's stage is a stale temporary for the next one. With the overlay layout
+    // committed once made, as the directory's stage file; null for a stage kept from an
+    // earlier run.
     std::unique_ptr<AtomicOutput> image;
+    std::filesystem::path file;            // what node images copy, or overlays read through
     std::vector<std::string> shared_steps; // names, to check each node recipe against
+    std::string sha256;                    // the overlay layout's stage file's
 };
 
 // Stages kept across build_cluster calls, by stage_key.
@@ -49,9 +53,12 @@ class StageBuild {
 public:
     // `recipes`: role recipe path → the recipe loaded with the run's --set values. Kept
     // by reference, as are `appliance` and `filler`.
+    // `final_files`: the overlay layout's stage file of each recipe; empty with the full
+    // layout, whose stages have no final name.
     StageBuild(Appliance& appliance, DriveFiller& filler, const std::filesystem::path& base,
                const std::filesystem::path& output_dir,
-               const std::map<std::filesystem::path, Recipe>& recipes);
+               const std::map<std::filesystem::path, Recipe>& recipes,
+               const std::map<std::filesystem::path, std::filesystem::path>& final_files);
 
     // The stage made for `recipe`; its file has its final size from the start.
     std::shared_ptr<const Stage> stage(const std::filesystem::path& recipe) const;
@@ -63,6 +70,9 @@ public:
     using Progress =
         std::function<void(const std::filesystem::path& recipe, const std::string& stage)>;
     void apply(const StatusCallback& status, const Progress& on_stage);
+    // After apply(), for the stages with a final file: hashes each and renames it into
+    // place, where the overlays made next read through it.
+    void commit_files();
 
 private:
     struct Making {
@@ -71,6 +81,7 @@ private:
         std::shared_future<DriveFiller::Clock::time_point> filled;
         std::promise<void> done;
         std::shared_future<void> ready;
+        bool named = false; // has a final file
     };
     Appliance& appliance_;
     const std::map<std::filesystem::path, Recipe>& recipes_;

@@ -2,6 +2,7 @@
 // sharing one drive, and what each drive holds.
 #include "core/text.hpp"
 #include "image/appliance_impl.hpp"
+#include "image/disk_image_reader.hpp"
 #include "image/filesystem_probe.hpp"
 #include "image/gpt.hpp"
 #include "image/guest_image_fs.hpp"
@@ -44,6 +45,9 @@ int Appliance::add_image(const std::filesystem::path& image, Access access,
     d.name = name.empty() ? image : name;
     d.access = access;
     d.table = std::move(table);
+    if (is_qcow2(image)) {
+        d.format = "qcow2"; // a node overlay: qemu reads its stage through it
+    }
     return static_cast<int>(impl_->drives.size()) - 1;
 }
 
@@ -60,6 +64,23 @@ int Appliance::add_pending_image(const std::filesystem::path& image,
     d.name = name;
     d.pending_size = std::filesystem::file_size(image);
     d.first_sector = read_first_sector(image);
+    return static_cast<int>(impl_->drives.size()) - 1;
+}
+
+int Appliance::add_overlay_image(const std::filesystem::path& overlay,
+                                 const std::filesystem::path& backing,
+                                 const std::filesystem::path& name) {
+    if (impl_->handle) {
+        throw Error(ErrorCategory::internal, overlay.string(),
+                    "add_overlay_image() after launch()");
+    }
+    PartitionTable table = read_partition_table(backing);
+    require_pi_layout(table, backing);
+    Drive& d = impl_->drives.emplace_back();
+    d.path = overlay;
+    d.name = name;
+    d.table = std::move(table);
+    d.format = "qcow2";
     return static_cast<int>(impl_->drives.size()) - 1;
 }
 

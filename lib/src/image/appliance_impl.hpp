@@ -32,6 +32,7 @@ struct Drive {
     std::uint64_t offset = 0;
     int first_partition = 1;
     bool holds_set = false;
+    const char* format = "raw"; // "qcow2" for an overlay
 };
 
 struct Appliance::Impl {
@@ -60,7 +61,7 @@ struct Appliance::Impl {
             // With discard, freed blocks become holes in the file (trim_free_space);
             // "besteffort" keeps qemus that cannot pass discards through working.
             h.check(guestfs_add_drive_opts(
-                        h.get(), d.path.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw",
+                        h.get(), d.path.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT, d.format,
                         GUESTFS_ADD_DRIVE_OPTS_READONLY, d.access == Access::read_only ? 1 : 0,
                         GUESTFS_ADD_DRIVE_OPTS_DISCARD,
                         discard && d.access == Access::read_write ? "besteffort" : "disable", -1),

@@ -1,11 +1,9 @@
 #include "image/filesystem_probe.hpp"
 
-#include "core/file_handle.hpp"
+#include "image/disk_image_reader.hpp"
 
 #include <array>
 #include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace pimint {
 namespace {
@@ -28,12 +26,13 @@ std::string ext_type(const unsigned char* sb) {
 } // namespace
 
 std::string probe_filesystem_type(const std::filesystem::path& image, const Partition& partition) {
-    const FdHandle fd(image, O_RDONLY);
+    // A raw image, or an overlay read through its stage.
+    const auto disk = DiskImageReader::open(image);
     std::array<unsigned char, 2048> head{};
-    if (::pread(fd.get(), head.data(), head.size(), static_cast<off_t>(partition.offset())) !=
-        static_cast<ssize_t>(head.size())) {
+    if (partition.offset() + head.size() > disk->size()) {
         return "";
     }
+    disk->read(partition.offset(), {reinterpret_cast<char*>(head.data()), head.size()});
     const unsigned char* sb = head.data() + 1024;
     if (sb[56] == 0x53 && sb[57] == 0xEF) {
         return ext_type(sb);

@@ -1,6 +1,7 @@
 #include "pimint/image/partition_table.hpp"
 
 #include "core/file_handle.hpp"
+#include "image/disk_image_reader.hpp"
 #include "pimint/core/error.hpp"
 
 #include <algorithm>
@@ -32,9 +33,11 @@ PartitionTable read_partition_table(const std::filesystem::path& image) {
     if (std::filesystem::is_directory(image, ec)) {
         throw Error(ErrorCategory::image, ctx, "is a directory, not a disk image file");
     }
-    FileHandle file(image, "rb");
+    // A raw image, or a node overlay read through its stage.
+    const auto disk = DiskImageReader::open(image);
     std::array<unsigned char, sector_size> mbr{};
-    const auto got = std::fread(mbr.data(), 1, mbr.size(), file.get());
+    const auto got = std::min<std::uint64_t>(disk->size(), mbr.size());
+    disk->read(0, {reinterpret_cast<char*>(mbr.data()), static_cast<std::size_t>(got)});
     if (got < mbr.size()) {
         throw Error(ErrorCategory::image, ctx,
                     fmt::format("not a disk image: only {} bytes, an MBR needs 512; point "
@@ -48,10 +51,7 @@ PartitionTable read_partition_table(const std::filesystem::path& image) {
     }
     PartitionTable table;
     table.disk_id = le32(&mbr[440]);
-    table.file_size = std::filesystem::file_size(image, ec);
-    if (ec) {
-        throw Error(ErrorCategory::io, ctx, "cannot read the file size: " + ec.message());
-    }
+    table.file_size = disk->size();
     for (int i = 0; i < 4; ++i) {
         const unsigned char* entry = &mbr[446 + 16 * i];
         Partition part;

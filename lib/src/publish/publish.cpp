@@ -1,6 +1,8 @@
 #include "pimint/publish/publish.hpp"
 
+#include "cluster/cluster_manifest.hpp"
 #include "core/output_lock.hpp"
+#include "image/disk_image_reader.hpp"
 #include "image/source_date.hpp"
 #include "pimint/core/error.hpp"
 #include "pimint/core/files.hpp"
@@ -28,10 +30,19 @@ struct Input {
     bool cluster_node = false;
 };
 
+// The images of a directory: its *.img files, or an overlay cluster's node overlays
+// (*.qcow2), not the stage they share.
 std::vector<std::filesystem::path> images_in(const std::filesystem::path& dir) {
+    bool overlays = false;
+    try {
+        overlays = recorded_layout(dir) == ImageLayout::overlay;
+    } catch (const Error&) {
+        overlays = false; // a manifest pimint cannot read: the directory's *.img files
+    }
     std::vector<std::filesystem::path> images;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
-        if (e.is_regular_file() && e.path().extension() == ".img") {
+        const auto ext = e.path().extension();
+        if (e.is_regular_file() && (overlays ? ext == ".qcow2" : ext == ".img")) {
             images.push_back(e.path());
         }
     }
@@ -73,7 +84,7 @@ std::vector<Input> resolve_inputs(const std::vector<std::filesystem::path>& give
     }
     if (inputs.empty()) {
         throw Error(ErrorCategory::usage, "publish",
-                    "found no *.img files in the directories given");
+                    "found no *.img (or overlay *.qcow2) files in the directories given");
     }
     for (size_t i = 0; i < inputs.size(); ++i) {
         for (size_t j = 0; j < i; ++j) {
@@ -129,7 +140,12 @@ PublishResult publish(const PublishOptions& options) {
         check_interrupted();
         say(fmt::format("copying {}", in.path.string()));
         copies.push_back(std::make_unique<AtomicOutput>(dir / (in.name + ".img")));
-        sparse_copy(in.path, copies.back()->temp_path());
+        // An overlay is materialized: the download is the full image it stands for.
+        if (is_qcow2(in.path)) {
+            write_raw_image(*DiskImageReader::open(in.path), copies.back()->temp_path());
+        } else {
+            sparse_copy(in.path, copies.back()->temp_path());
+        }
         appliance.add_image(copies.back()->temp_path(), Access::read_write,
                             copies.back()->final_path());
     }

@@ -1,5 +1,6 @@
 #include "pimint/recipe/apply.hpp"
 
+#include "image/disk_image_reader.hpp"
 #include "image/image_arch.hpp"
 #include "image/source_date.hpp"
 #include "pimint/core/error.hpp"
@@ -107,6 +108,7 @@ ApplyReport apply(const Recipe& recipe, const std::filesystem::path& base,
         }
     };
     check_output_path(base, out);
+    require_raw_image(base);
     require_pi_layout(read_partition_table(base), base);
     source_date_epoch(); // a malformed value fails here, before anything is written
 

@@ -70,6 +70,7 @@ struct ClassroomOptions {
     std::filesystem::path output_dir;
     std::vector<std::string> overrides; // added after the class file's `set`
     Shard shard;
+    std::optional<ImageLayout> layout; // of every cluster (ClusterOptions::layout)
     StatusCallback status;
     ProgressCallback progress; // per cluster, as build_cluster sends it
 };

@@ -62,6 +62,19 @@ using ProgressCallback = std::function<void(const ProgressEvent&)>;
 class StageCache;
 std::shared_ptr<StageCache> make_stage_cache();
 
+// How a cluster directory holds its nodes' disks.
+enum class ImageLayout {
+    full, // a raw image per node (NODE.img), each ready to burn
+    // The stage (the base image with the steps every node shares) once, as stage.img, and
+    // per node a qcow2 overlay (NODE.qcow2) holding only the clusters that differ from it:
+    // a few megabytes instead of a whole image. pimint burn and pimint materialize write
+    // the full image a node's overlay stands for; qemu boots an overlay as it is.
+    overlay,
+};
+
+// "full" or "overlay" (--layout); throws Error(usage) naming --layout otherwise.
+ImageLayout parse_image_layout(const std::string& name);
+
 struct ClusterOptions {
     std::filesystem::path recipe;
     std::vector<std::string> overrides; // --set, applied to every node's recipe
@@ -79,6 +92,9 @@ struct ClusterOptions {
     // Adds this many workers to the cluster in output_dir (same keys, next numbers);
     // master.img is rebuilt with the new hosts, machinefile and known_hosts.
     int add_workers = 0;
+    // Nodes as full images or as overlays on a shared stage; unset: as the output directory
+    // holds them, or full in a new one. A directory keeps the layout it was made with.
+    std::optional<ImageLayout> layout;
     // Reuse and keep stages here (see StageCache); null: the run's stages go with it.
     std::shared_ptr<StageCache> stage_cache;
     // Images edited per appliance launch; libguestfs takes at most 255 drives.
@@ -89,10 +105,14 @@ struct ClusterOptions {
 
 struct NodeResult {
     PlannedNode node;
-    std::filesystem::path image;
-    std::uint64_t size = 0;
-    std::string sha256;
+    std::filesystem::path image; // the node's file: its image, or its overlay
+    std::uint64_t size = 0;      // of the full image
+    std::string sha256;          // of the full image the node stands for, in either layout
     std::vector<std::string> host_key_fingerprints; // "ED25519 SHA256:..." lines
+    // The overlay layout: the SHA-256 of the overlay file `image` itself, and the file
+    // name of the stage it is backed by in the same directory; empty with the full layout.
+    std::string overlay_sha256;
+    std::string backing;
     bool reused = false; // kept from an earlier run on the same output directory
 };
 

@@ -58,6 +58,11 @@ public:
     // appliance starts or works on other drives, then calls image_filled(). Copying an
     // image costs seconds, and so does a launch: this way they overlap.
     int add_pending_image(const std::filesystem::path& image, const std::filesystem::path& name);
+    // Queues a new qcow2 overlay, read-write, whose unwritten clusters read from the raw
+    // image `backing` (create_qcow2_overlay): the appliance writes only what changes into
+    // `overlay`, and the image starts with `backing`'s partition table.
+    int add_overlay_image(const std::filesystem::path& overlay,
+                          const std::filesystem::path& backing, const std::filesystem::path& name);
     // The pending image `index` now holds its content, written on the host into the same
     // file (not a new one: the appliance keeps the file it opened) at the same size,
     // beginning at `fill_started`. Checks its partition table and makes the appliance
