@@ -38,7 +38,12 @@ struct Job {
     bool overlay = false;         // a qcow2 overlay on the stage, not a copy of it
     // The image's SHA-256, computed on a host thread while the appliance edits the next
     // images; invalid when the image still changes after the appliance (disk identity).
-    std::shared_future<std::string> sha256;
+    // An overlay's comes with the cluster map it was read with (DiskImageReader).
+    struct Hashed {
+        std::string sha256;
+        std::string cluster_map;
+    };
+    std::shared_future<Hashed> sha256;
     std::vector<const Step*> steps; // what the appliance applies: all, or the node's own
     std::filesystem::path source;   // the stage or the base image
     std::uintmax_t size = 0;
@@ -270,7 +275,8 @@ void apply_node_steps(ClusterRun& run, Appliance& appliance, std::vector<Job>& j
                                  if (overlay) {
                                      // The full image it stands for, as the manifest
                                      // records it in either layout.
-                                     return sha256_disk(*DiskImageReader::open(path));
+                                     const auto disk = DiskImageReader::open(path);
+                                     return Job::Hashed{sha256_disk(*disk), disk->cluster_map()};
                                  }
                                  if (!set.empty()) {
                                      sparse_copy_range(set, at, size, path, 0);
@@ -278,7 +284,7 @@ void apply_node_steps(ClusterRun& run, Appliance& appliance, std::vector<Job>& j
                                      // is better free.
                                      punch_hole(set, at, size);
                                  }
-                                 return sha256_file(path);
+                                 return Job::Hashed{sha256_file(path), {}};
                              })
                              .share();
         }
@@ -303,7 +309,17 @@ void copy_out_and_hash(ClusterRun& run, Appliance& appliance, std::vector<Job>& 
         entry.result.image = run.options.output_dir / planned.image_name;
         // First: an image of a set is in its own file once hashed.
         entry.result.sha256 =
-            job.sha256.valid() ? job.sha256.get() : sha256_file(job.output->temp_path());
+            job.sha256.valid() ? job.sha256.get().sha256 : sha256_file(job.output->temp_path());
+        if (job.overlay && job.sha256.valid()) {
+            // Hashed while qemu ran, it may have read cluster tables qemu had not yet
+            // written back; now it has stopped, they are final.
+            const auto disk = DiskImageReader::open(job.output->temp_path());
+            if (disk->cluster_map() != job.sha256.get().cluster_map) {
+                run.say(fmt::format("hashing {} again: qemu wrote its tables back since",
+                                    planned.image_name));
+                entry.result.sha256 = sha256_disk(*disk);
+            }
+        }
         entry.result.size = std::filesystem::file_size(job.output->temp_path());
         if (job.overlay) {
             entry.result.size = job.size;

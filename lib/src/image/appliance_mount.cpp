@@ -142,9 +142,9 @@ void Appliance::unmount() {
     if (!impl_->mounted) {
         return;
     }
-    const Drive& drive = impl_->drives.at(static_cast<size_t>(*impl_->mounted));
-    const bool writable = drive.access == Access::read_write;
-    const bool overlay = std::string_view(drive.format) == "qcow2";
+    const bool writable =
+        impl_->drives.at(static_cast<size_t>(*impl_->mounted)).access == Access::read_write;
+
     auto fs = std::move(impl_->fs);
     impl_->mounted.reset();
     auto& g = impl_->g();
@@ -159,14 +159,10 @@ void Appliance::unmount() {
     // No sync after: unmounting writes everything back to the drives, and what the
     // appliance writes is in the image file at once for the host to read (its qemu
     // caches nothing of its own). A sync would only flush the host's disks, for every
-    // drive, a third of a second each time under emulation.
+    // drive, a third of a second each time under emulation. (An overlay's data is in its
+    // file too, but qemu may keep its qcow2 cluster tables until it stops; whoever reads
+    // an overlay while the appliance runs checks them again afterwards.)
     g.check(guestfs_umount_all(g.get()), "unmounting");
-    // Except for an overlay: qemu keeps qcow2's cluster tables in a cache of its own,
-    // written to the file when the guest flushes, and the host reads the overlay (to
-    // hash it) while the appliance goes on.
-    if (writable && overlay) {
-        g.check(guestfs_sync(g.get()), "writing the overlay back");
-    }
     if (shadowed) {
         std::rethrow_exception(shadowed);
     }

@@ -97,6 +97,7 @@ public:
         read_at(fd_.get(), path_, out.data(), out.size(), offset);
     }
     std::vector<std::filesystem::path> files() const override { return {path_}; }
+    std::string cluster_map() const override { return {}; }
 
 private:
     std::filesystem::path path_;
@@ -182,6 +183,12 @@ public:
             }
         }
         return all;
+    }
+
+    std::string cluster_map() const override {
+        Sha256 sha;
+        sha.update(entries_.data(), entries_.size() * sizeof entries_[0]);
+        return sha.hex();
     }
 
 private:

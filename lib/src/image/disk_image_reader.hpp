@@ -34,6 +34,11 @@ public:
     virtual void read(std::uint64_t offset, std::span<char> out) const = 0;
     // The files the content comes from: the image, then its backing file if any.
     virtual std::vector<std::filesystem::path> files() const = 0;
+    // Where each cluster's data comes from, as a hash of a qcow2's cluster tables (empty
+    // for a raw image). Once nothing writes the data any more, a reader opened later
+    // with the same map reads the same bytes: tables that were still in qemu's cache
+    // when the first read show as another map.
+    virtual std::string cluster_map() const = 0;
 };
 
 // Whether `path` starts with the qcow2 magic.
