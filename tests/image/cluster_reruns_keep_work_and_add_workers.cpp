@@ -19,12 +19,6 @@ using namespace pimint;
 
 namespace {
 
-std::int64_t mtime_of(const std::filesystem::path& p) {
-    struct stat st {};
-    REQUIRE(::stat(p.c_str(), &st) == 0);
-    return std::int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-}
-
 struct NodeFacts {
     std::string cmdline;
     std::string fstab;
@@ -122,13 +116,13 @@ TEST_CASE("a rerun keeps finished images and --add-workers extends the cluster")
 
     {
         INFO("a rerun with the same inputs keeps every image untouched");
-        const auto master_mtime = mtime_of(dir / "out" / "master.img");
+        const auto master_mtime = test::mtime_ns(dir / "out" / "master.img");
         const ClusterResult again = build_cluster(options);
         for (const auto& n : again.nodes) {
             CHECK(n.reused);
         }
         CHECK(again.launch_seconds == 0);
-        CHECK(mtime_of(dir / "out" / "master.img") == master_mtime);
+        CHECK(test::mtime_ns(dir / "out" / "master.img") == master_mtime);
         MESSAGE("rerun with nothing to do: " << again.total_seconds << " s");
 
         // A damaged image no longer matches its manifest entry: only it is made again.
@@ -142,7 +136,7 @@ TEST_CASE("a rerun keeps finished images and --add-workers extends the cluster")
     {
         INFO("added workers trust the same master, which is rebuilt to list them");
         const std::string keys_before = test::read_file(dir / "out" / ".pimint" / "keys.json");
-        const auto worker1_mtime = mtime_of(dir / "out" / "worker001.img");
+        const auto worker1_mtime = test::mtime_ns(dir / "out" / "worker001.img");
         options.add_workers = 1;
         const ClusterResult grown = build_cluster(options);
         REQUIRE(grown.nodes.size() == 3);
@@ -150,7 +144,7 @@ TEST_CASE("a rerun keeps finished images and --add-workers extends the cluster")
         CHECK(grown.nodes[1].reused);
         CHECK_FALSE(grown.nodes[2].reused);
         CHECK(grown.nodes[2].node.hostname == "worker002");
-        CHECK(mtime_of(dir / "out" / "worker001.img") == worker1_mtime);
+        CHECK(test::mtime_ns(dir / "out" / "worker001.img") == worker1_mtime);
         const auto facts = read_nodes({dir / "out" / "master.img", dir / "out" / "worker001.img",
                                        dir / "out" / "worker002.img"});
         CHECK(facts[0].machinefile == "master:1\nworker001:1\nworker002:1\n");

@@ -20,12 +20,6 @@ using namespace pimint;
 
 namespace {
 
-std::int64_t mtime_of(const std::filesystem::path& p) {
-    struct stat st {};
-    REQUIRE(::stat(p.c_str(), &st) == 0);
-    return std::int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-}
-
 std::uint64_t allocated(const std::filesystem::path& p) {
     struct stat st {};
     REQUIRE(::stat(p.c_str(), &st) == 0);
@@ -110,8 +104,8 @@ TEST_CASE("an overlay cluster holds one stage and an overlay per node") {
 
     {
         INFO("a rerun keeps the stage and the overlays; --add-workers adds one on the stage");
-        const auto stage_mtime = mtime_of(out / "stage.img");
-        const auto worker1_mtime = mtime_of(out / "worker001.qcow2");
+        const auto stage_mtime = test::mtime_ns(out / "stage.img");
+        const auto worker1_mtime = test::mtime_ns(out / "worker001.qcow2");
         options.layout.reset(); // as the directory holds it
         const ClusterResult again = build_cluster(options);
         for (const auto& n : again.nodes) {
@@ -124,8 +118,8 @@ TEST_CASE("an overlay cluster holds one stage and an overlay per node") {
         CHECK_FALSE(grown.nodes[0].reused);
         CHECK(grown.nodes[1].reused);
         CHECK_FALSE(grown.nodes[3].reused);
-        CHECK(mtime_of(out / "stage.img") == stage_mtime);
-        CHECK(mtime_of(out / "worker001.qcow2") == worker1_mtime);
+        CHECK(test::mtime_ns(out / "stage.img") == stage_mtime);
+        CHECK(test::mtime_ns(out / "worker001.qcow2") == worker1_mtime);
         CHECK(sha256_disk(*DiskImageReader::open(out / "worker003.qcow2")) ==
               grown.nodes[3].sha256);
         options.add_workers = 0;

@@ -27,6 +27,10 @@ void write_pi_layout_image(const std::filesystem::path& path, const std::filesys
 void write_file(const std::filesystem::path& path, const std::string& content);
 std::string read_file(const std::filesystem::path& path);
 
+// The modification time of `path` in nanoseconds (-1 when it cannot be read): what a
+// resumed run compares to keep a file.
+std::int64_t mtime_ns(const std::filesystem::path& path);
+
 // Overwrites `length` bytes at `offset` with zeros.
 void zero_range(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length);
 
