@@ -320,9 +320,10 @@ void copy_out_and_hash(ClusterRun& run, Appliance& appliance, std::vector<Job>& 
                 entry.result.sha256 = sha256_disk(*disk);
             }
         }
-        entry.result.size = std::filesystem::file_size(job.output->temp_path());
+        // Of the full image: an overlay's is its stage's.
+        entry.result.size =
+            job.overlay ? job.size : std::filesystem::file_size(job.output->temp_path());
         if (job.overlay) {
-            entry.result.size = job.size;
             entry.result.overlay_sha256 = sha256_file(job.output->temp_path());
             entry.result.backing = job.source.filename().string();
             entry.overlay_size = std::filesystem::file_size(job.output->temp_path());

@@ -46,6 +46,14 @@ std::optional<nlohmann::json> read_json(const std::filesystem::path& dir) {
     }
 }
 
+// A manifest.json that parses but lacks what pimint writes.
+[[noreturn]] void not_a_manifest(const std::filesystem::path& dir,
+                                 const nlohmann::json::exception& e) {
+    throw Error(ErrorCategory::io, manifest_file(dir).string(),
+                fmt::format("not a pimint cluster manifest ({}); remove it to rebuild every image",
+                            e.what()));
+}
+
 } // namespace
 
 std::int64_t mtime_ns(const std::filesystem::path& file) {
@@ -84,10 +92,7 @@ std::map<std::string, ManifestEntry> read_cluster_manifest(const std::filesystem
             entries[e.result.node.image_name] = std::move(e);
         }
     } catch (const nlohmann::json::exception& e) {
-        throw Error(ErrorCategory::io, manifest_file(dir).string(),
-                    fmt::format("not a pimint cluster manifest ({}); remove it to rebuild every "
-                                "image",
-                                e.what()));
+        not_a_manifest(dir, e);
     }
     return entries;
 }
@@ -117,10 +122,7 @@ std::vector<StageRecord> recorded_stages(const std::filesystem::path& dir) {
                               s.at("mtime_ns").get<std::int64_t>()});
         }
     } catch (const nlohmann::json::exception& e) {
-        throw Error(ErrorCategory::io, manifest_file(dir).string(),
-                    fmt::format("not a pimint cluster manifest ({}); remove it to rebuild every "
-                                "image",
-                                e.what()));
+        not_a_manifest(dir, e);
     }
     return stages;
 }
