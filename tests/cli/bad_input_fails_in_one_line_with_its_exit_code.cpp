@@ -78,6 +78,18 @@ const Case cases[] = {
      "check", 3,
      "{dir}/source_absolute_host_path.toml:3:10: files.source: '/etc/shadow' is outside the "
      "recipe's directory {dir}; copy the file next to the recipe"},
+    {"packages_none", "[packages]\n", "check", 3,
+     "{dir}/packages_none.toml:1:1: packages.install: name the packages to add: install = "
+     "[\"htop\"], or package files with debs = [\"extra/*.deb\"]"},
+    {"package_name", "[packages]\ninstall = [\"htop; rm -rf /\"]\n", "check", 3,
+     "{dir}/package_name.toml:2:11: packages.install: 'htop; rm -rf /' is not a package name; "
+     "write names as apt takes them: install = [\"htop\", \"python3-mpi4py\"]"},
+    {"package_files_missing", "[packages]\ndebs = [\"extra/*.deb\"]\n", "check", 3,
+     "{dir}/package_files_missing.toml:2:8: packages.debs: 'extra/*.deb' matches no file next "
+     "to the recipe; give package files relative to it: debs = [\"extra/*.deb\"]"},
+    {"package_source", "[packages]\ninstall = [\"htop\"]\nsources = [\"http://x\"]\n", "check", 3,
+     "{dir}/package_source.toml:3:11: packages.sources: 'http://x' is not an apt source; write "
+     "one-line sources: \"deb http://deb.debian.org/debian trixie main\""},
     {"zero_workers", "[cluster]\nworkers = 0\n", "cluster", 3,
      "{dir}/zero_workers.toml:2:11: cluster.workers: a cluster has 1 to 4096 workers"},
     {"more_workers_than_subnet", "[cluster]\nsubnet = \"10.0.0.0/29\"\nworkers = 8\n", "cluster", 3,
@@ -195,6 +207,24 @@ TEST_CASE("an image too full for the recipe: the step, the space needed and the 
     CHECK(r.out.empty());
     CHECK_FALSE(std::filesystem::exists(out));
     CHECK(sha256_file(base) == base_sha);
+}
+
+TEST_CASE("a package apt cannot find: one line naming it, exit 3, even under -q") {
+    const auto base = test::test_image("stretch");
+    test::TempDir dir;
+    test::write_file(dir / "p.toml", "[packages]\ninstall = [\"no-such-package-pimint\"]\n");
+    const auto out = dir / "out.img";
+    const auto r = test::run({test::pimint_exe(), "apply", (dir / "p.toml").string(), "--base",
+                              base.string(), "-o", out.string(), "-q"});
+    INFO(r.err);
+    CHECK(r.exit_code == 3);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.starts_with(fmt::format("pimint: {}:2:11: [packages] cannot be installed from "
+                                        "the image's apt sources (armhf): Unable to locate "
+                                        "package no-such-package-pimint; ",
+                                        (dir / "p.toml").string())));
+    CHECK(r.out.empty());
+    CHECK_FALSE(std::filesystem::exists(out));
 }
 
 TEST_CASE("an image built for another architecture: one line naming its libc") {

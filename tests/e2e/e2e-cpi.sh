@@ -6,6 +6,15 @@
 console=/dev/ttyAMA0
 report() { echo "E2E: $*" >"$console"; }
 report "master up after $(cut -d' ' -f1 /proc/uptime) s"
+# The packages pimint unpacked are configured by pimint-packages.service, which ends
+# before sshd and logins start (so the workers' are done once they accept ssh).
+waited=0
+while [ -e /var/lib/pimint/packages/configure ] && [ "$waited" -lt 900 ]; do
+    sleep 5
+    waited=$((waited + 5))
+done
+report "packages configured after $(cut -d' ' -f1 /proc/uptime) s"
+report "master packages: $(/usr/local/bin/e2e-packages)"
 # Failed units help a failing run; WiFi's fails here by design (no wireless device).
 systemctl --failed --no-legend | sed 's/^/E2E-DIAG: /' >"$console" 2>&1
 for host in worker001 worker002; do
@@ -24,6 +33,7 @@ for host in worker001 worker002; do
         sleep 5
     done
     report "$host reachable"
+    report "$host packages: $(su pi -c "ssh -o BatchMode=yes $host /usr/local/bin/e2e-packages" </dev/null 2>&1)"
 done
 report "running cpi"
 su - pi -c 'timeout 900 /home/pi/mpich2-install/bin/mpiexec -f /home/pi/machinefile -ppn 2 -n 6 /home/pi/mpich2-build/examples/cpi' \

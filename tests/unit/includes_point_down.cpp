@@ -17,8 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // Lowest first; docs/architecture.md draws the same order.
-const std::vector<std::string> parts = {"core",    "image",   "mpich", "recipe",
-                                        "cluster", "publish", "cards"};
+const std::vector<std::string> parts = {"core",   "image",   "mpich",   "packages",
+                                        "recipe", "cluster", "publish", "cards"};
 const int cli_rank = static_cast<int>(parts.size());
 
 int rank_of(const std::string& part) {

@@ -1,10 +1,10 @@
 #include "core/archive_tree.hpp"
 
+#include "core/archive_handle.hpp"
 #include "core/file_handle.hpp"
 #include "pimint/core/error.hpp"
 
 #include <algorithm>
-#include <archive.h>
 #include <archive_entry.h>
 #include <memory>
 #include <unistd.h>
@@ -12,31 +12,6 @@
 
 namespace pimint {
 namespace {
-
-struct ReadDeleter {
-    void operator()(archive* a) const { archive_read_free(a); }
-};
-struct WriteDeleter {
-    void operator()(archive* a) const { archive_write_free(a); }
-};
-using ReadArchive = std::unique_ptr<archive, ReadDeleter>;
-using WriteArchive = std::unique_ptr<archive, WriteDeleter>;
-
-[[noreturn]] void fail(archive* a, const std::filesystem::path& path, const std::string& what) {
-    const char* message = archive_error_string(a);
-    throw Error(ErrorCategory::io, path.string(),
-                what + ": " + (message != nullptr ? message : "libarchive error"));
-}
-
-ReadArchive open_for_reading(const std::filesystem::path& path) {
-    ReadArchive a(archive_read_new());
-    archive_read_support_filter_all(a.get());
-    archive_read_support_format_all(a.get());
-    if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
-        fail(a.get(), path, "cannot open the archive");
-    }
-    return a;
-}
 
 // Copies the data of the current entry of `in` to `out` (an archive or disk writer).
 void copy_data(archive* in, archive* out, const std::filesystem::path& path) {
@@ -49,10 +24,10 @@ void copy_data(archive* in, archive* out, const std::filesystem::path& path) {
             return;
         }
         if (r != ARCHIVE_OK) {
-            fail(in, path, "reading the archive failed");
+            archive_fail(in, path, "reading the archive failed");
         }
         if (archive_write_data_block(out, buffer, size, offset) != ARCHIVE_OK) {
-            fail(out, path, "writing failed");
+            archive_fail(out, path, "writing failed");
         }
     }
 }
@@ -60,7 +35,7 @@ void copy_data(archive* in, archive* out, const std::filesystem::path& path) {
 } // namespace
 
 void extract_archive(const std::filesystem::path& archive_path, const std::filesystem::path& dest) {
-    ReadArchive in = open_for_reading(archive_path);
+    ReadArchive in = open_archive(archive_path);
     WriteArchive out(archive_write_disk_new());
     // Entry names are checked below and then made absolute under `dest`, so libarchive's
     // own no-absolute-paths guard cannot be used; its '..' and symlink guards still are.
@@ -77,7 +52,7 @@ void extract_archive(const std::filesystem::path& archive_path, const std::files
             break;
         }
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-            fail(in.get(), archive_path, "reading the archive failed");
+            archive_fail(in.get(), archive_path, "reading the archive failed");
         }
         const std::filesystem::path name = archive_entry_pathname(entry);
         if (name.is_absolute() || std::find(name.begin(), name.end(), "..") != name.end()) {
@@ -97,13 +72,13 @@ void extract_archive(const std::filesystem::path& archive_path, const std::files
             archive_entry_set_hardlink(entry, (dest / link).c_str());
         }
         if (archive_write_header(out.get(), entry) != ARCHIVE_OK) {
-            fail(out.get(), target, "cannot unpack");
+            archive_fail(out.get(), target, "cannot unpack");
         }
         if (archive_entry_size(entry) > 0) {
             copy_data(in.get(), out.get(), archive_path);
         }
         if (archive_write_finish_entry(out.get()) != ARCHIVE_OK) {
-            fail(out.get(), target, "cannot finish unpacking");
+            archive_fail(out.get(), target, "cannot finish unpacking");
         }
     }
 }
@@ -115,7 +90,7 @@ void pack_tree(const std::filesystem::path& root,
     archive_write_add_filter_gzip(out.get());
     archive_write_set_format_pax_restricted(out.get());
     if (archive_write_open_filename(out.get(), archive_path.c_str()) != ARCHIVE_OK) {
-        fail(out.get(), archive_path, "cannot create the archive");
+        archive_fail(out.get(), archive_path, "cannot create the archive");
     }
     ReadArchive disk(archive_read_disk_new());
     archive_read_disk_set_symlink_physical(disk.get());
@@ -134,29 +109,29 @@ void pack_tree(const std::filesystem::path& root,
                                                                             &archive_entry_free);
         archive_entry_copy_sourcepath(entry.get(), path.c_str());
         if (archive_read_disk_entry_from_file(disk.get(), entry.get(), -1, nullptr) != ARCHIVE_OK) {
-            fail(disk.get(), path, "cannot read");
+            archive_fail(disk.get(), path, "cannot read");
         }
         archive_entry_set_pathname(entry.get(), path.lexically_relative(root).c_str());
         if (archive_write_header(out.get(), entry.get()) != ARCHIVE_OK) {
-            fail(out.get(), path, "cannot add to the archive");
+            archive_fail(out.get(), path, "cannot add to the archive");
         }
         if (archive_entry_filetype(entry.get()) == AE_IFREG) {
             FileHandle f(path, "rb");
             size_t n = 0;
             while ((n = std::fread(buffer.data(), 1, buffer.size(), f.get())) > 0) {
                 if (archive_write_data(out.get(), buffer.data(), n) < 0) {
-                    fail(out.get(), archive_path, "writing the archive failed");
+                    archive_fail(out.get(), archive_path, "writing the archive failed");
                 }
             }
         }
     }
     if (archive_write_close(out.get()) != ARCHIVE_OK) {
-        fail(out.get(), archive_path, "finishing the archive failed");
+        archive_fail(out.get(), archive_path, "finishing the archive failed");
     }
 }
 
 std::vector<std::string> archive_entry_names(const std::filesystem::path& archive_path) {
-    ReadArchive in = open_for_reading(archive_path);
+    ReadArchive in = open_archive(archive_path);
     std::vector<std::string> names;
     archive_entry* entry = nullptr;
     for (;;) {
@@ -165,14 +140,14 @@ std::vector<std::string> archive_entry_names(const std::filesystem::path& archiv
             return names;
         }
         if (r != ARCHIVE_OK) {
-            fail(in.get(), archive_path, "the archive is damaged");
+            archive_fail(in.get(), archive_path, "the archive is damaged");
         }
         names.emplace_back(archive_entry_pathname(entry));
     }
 }
 
 void verify_archive(const std::filesystem::path& archive_path) {
-    ReadArchive in = open_for_reading(archive_path);
+    ReadArchive in = open_archive(archive_path);
     archive_entry* entry = nullptr;
     std::vector<char> buffer(1 << 16);
     for (;;) {
@@ -181,7 +156,7 @@ void verify_archive(const std::filesystem::path& archive_path) {
             return;
         }
         if (r != ARCHIVE_OK) {
-            fail(in.get(), archive_path, "the archive is damaged");
+            archive_fail(in.get(), archive_path, "the archive is damaged");
         }
         while (true) {
             const la_ssize_t n = archive_read_data(in.get(), buffer.data(), buffer.size());
@@ -189,7 +164,7 @@ void verify_archive(const std::filesystem::path& archive_path) {
                 break;
             }
             if (n < 0) {
-                fail(in.get(), archive_path, "the archive is damaged");
+                archive_fail(in.get(), archive_path, "the archive is damaged");
             }
         }
     }
@@ -198,21 +173,20 @@ void verify_archive(const std::filesystem::path& archive_path) {
 void copy_archive_with_owner(const std::filesystem::path& from, const std::filesystem::path& to,
                              std::uint32_t uid, std::uint32_t gid,
                              std::optional<std::int64_t> newest_mtime) {
-    ReadArchive in = open_for_reading(from);
+    ReadArchive in = open_archive(from);
     WriteArchive out(archive_write_new());
     archive_write_set_format_pax_restricted(out.get());
     if (archive_write_open_filename(out.get(), to.c_str()) != ARCHIVE_OK) {
-        fail(out.get(), to, "cannot create the archive");
+        archive_fail(out.get(), to, "cannot create the archive");
     }
     archive_entry* entry = nullptr;
-    std::vector<char> buffer(1 << 16);
     for (;;) {
         const int r = archive_read_next_header(in.get(), &entry);
         if (r == ARCHIVE_EOF) {
             break;
         }
         if (r != ARCHIVE_OK) {
-            fail(in.get(), from, "the archive is damaged");
+            archive_fail(in.get(), from, "the archive is damaged");
         }
         archive_entry_set_uid(entry, uid);
         archive_entry_set_gid(entry, gid);
@@ -222,23 +196,12 @@ void copy_archive_with_owner(const std::filesystem::path& from, const std::files
             archive_entry_set_mtime(entry, *newest_mtime, 0);
         }
         if (archive_write_header(out.get(), entry) != ARCHIVE_OK) {
-            fail(out.get(), to, "writing the archive failed");
+            archive_fail(out.get(), to, "writing the archive failed");
         }
-        for (;;) {
-            const la_ssize_t n = archive_read_data(in.get(), buffer.data(), buffer.size());
-            if (n == 0) {
-                break;
-            }
-            if (n < 0) {
-                fail(in.get(), from, "the archive is damaged");
-            }
-            if (archive_write_data(out.get(), buffer.data(), static_cast<size_t>(n)) < 0) {
-                fail(out.get(), to, "writing the archive failed");
-            }
-        }
+        copy_entry_data(in.get(), out.get(), from);
     }
     if (archive_write_close(out.get()) != ARCHIVE_OK) {
-        fail(out.get(), to, "finishing the archive failed");
+        archive_fail(out.get(), to, "finishing the archive failed");
     }
 }
 

@@ -26,6 +26,11 @@ public:
     ~FdHandle();
     FdHandle(const FdHandle&) = delete;
     FdHandle& operator=(const FdHandle&) = delete;
+    FdHandle(FdHandle&& other) noexcept
+        : fd_(other.fd_) {
+        other.fd_ = -1;
+    }
+    FdHandle& operator=(FdHandle&&) = delete;
 
     int get() const noexcept { return fd_; }
     // Closes now and reports a failed close (which can hide a failed write-back).

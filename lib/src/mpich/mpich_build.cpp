@@ -441,22 +441,8 @@ MpichArchive mpich_archive(const MpichBuildSpec& spec, ImageFs& image,
     // then take the result instead of building the same again, and every build happens
     // in the same directory, so its compiler command lines repeat from one build to the
     // next and ccache recognises them.
-    const auto lock_path = dir / "build.lock";
-    const FdHandle lock(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-        if (status) {
-            status("MPICH: another pimint is building MPICH; waiting for it");
-        }
-        // Polled, so Ctrl-C still stops the wait.
-        while (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-            if (errno != EWOULDBLOCK && errno != EINTR) {
-                throw Error(ErrorCategory::io, lock_path.string(),
-                            fmt::format("cannot lock the MPICH cache: {}", std::strerror(errno)));
-            }
-            check_interrupted();
-            std::this_thread::sleep_for(std::chrono::seconds(1));
-        }
-    }
+    const FdHandle lock = lock_cache(
+        dir / "build.lock", "MPICH: another pimint is building MPICH; waiting for it", status);
     // Another run may have finished this key between the first look and the lock.
     if (auto cached = cached_mpich_archive(result.key)) {
         result.path = *cached;

@@ -16,6 +16,7 @@ void register_builtin_steps() {
     steps::register_firstboot();
     steps::register_network();
     steps::register_mpich();
+    steps::register_packages();
     steps::register_cluster();
 }
 

@@ -15,6 +15,7 @@ void register_files();
 void register_firstboot();
 void register_network();
 void register_mpich();
+void register_packages();
 void register_cluster();
 
 } // namespace pimint::steps
