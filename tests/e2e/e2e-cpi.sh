@@ -14,7 +14,6 @@ while [ -e /var/lib/pimint/packages/configure ] && [ "$waited" -lt 900 ]; do
     waited=$((waited + 5))
 done
 report "packages configured after $(cut -d' ' -f1 /proc/uptime) s"
-report "master packages: $(/usr/local/bin/e2e-packages)"
 # Failed units help a failing run; WiFi's fails here by design (no wireless device).
 systemctl --failed --no-legend | sed 's/^/E2E-DIAG: /' >"$console" 2>&1
 for host in worker001 worker002; do
@@ -41,6 +40,7 @@ su - pi -c 'timeout 900 /home/pi/mpich2-install/bin/mpiexec -f /home/pi/machinef
 status=$?
 sed 's/^/E2E-OUT: /' /tmp/cpi.out >"$console"
 report "mpiexec exit $status"
+report "master packages: $(/usr/local/bin/e2e-packages)"
 # worker002 was published with --shrink: its root should have grown to the whole disk.
 for host in worker001 worker002; do
     size=$(su pi -c "ssh -o BatchMode=yes $host df -B1 --output=size /" </dev/null | tail -n 1)

@@ -215,3 +215,33 @@ TEST_CASE("a missing package or an unreachable archive is a one-line error") {
     });
     CHECK_FALSE(fs::exists(dir / "offline.img"));
 }
+
+TEST_CASE("on a 64-bit trixie image, packages come from its deb822 sources, for arm64") {
+    const auto base = test::test_image("trixie", "arm64");
+    test::TempDir dir;
+    const auto recipe_file = dir / "hello.toml";
+    std::ofstream(recipe_file) << "[packages]\ninstall = [\"hello\"]\n";
+    const auto out = dir / "node.img";
+    apply(Recipe::load(recipe_file), base, out);
+
+    Appliance appliance;
+    appliance.add_image(out, Access::read_only);
+    appliance.launch();
+    appliance.mount(0);
+    ImageFs& fs = appliance.fs();
+    // Raspberry Pi OS trixie's way of naming its archive, which pimint read and left as is.
+    const std::string sources = fs.read("/etc/apt/sources.list.d/debian.sources");
+    CHECK(sources.find("Signed-By: /usr/share/keyrings/") != std::string::npos);
+    const Stanza* hello = find(parse_stanzas(fs.read("/var/lib/dpkg/status")), "hello");
+    REQUIRE(hello != nullptr);
+    CHECK(hello->get("Architecture") == "arm64");
+    CHECK(hello->get("Status") == "install ok unpacked");
+    CHECK(fs.read("/var/lib/dpkg/info/hello.list").find("/usr/bin/hello\n") != std::string::npos);
+    // An AArch64 program: ELF class 64, machine 183.
+    const std::string exe = fs.read("/usr/bin/hello");
+    REQUIRE(exe.size() > 20);
+    CHECK(exe.substr(0, 5) == "\x7f"
+                              "ELF\x02");
+    CHECK(static_cast<unsigned char>(exe[18]) == 183);
+    appliance.shutdown();
+}

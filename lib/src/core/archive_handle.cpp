@@ -39,7 +39,19 @@ ReadArchive open_archive_in_memory(const std::string& bytes, const std::filesyst
     return a;
 }
 
-void copy_entry_data(archive* in, archive* out, const std::filesystem::path& path) {
+bool next_entry(archive* in, archive_entry** entry, const std::filesystem::path& path) {
+    const int r = archive_read_next_header(in, entry);
+    if (r == ARCHIVE_EOF) {
+        return false;
+    }
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+        archive_fail(in, path, "the archive is damaged");
+    }
+    return true;
+}
+
+void copy_entry_data(archive* in, archive* out, const std::filesystem::path& path,
+                     const BlockSeen& seen) {
     std::vector<char> buffer(1 << 16);
     for (;;) {
         const la_ssize_t n = archive_read_data(in, buffer.data(), buffer.size());
@@ -48,6 +60,9 @@ void copy_entry_data(archive* in, archive* out, const std::filesystem::path& pat
         }
         if (n < 0) {
             archive_fail(in, path, "the archive is damaged");
+        }
+        if (seen) {
+            seen(buffer.data(), static_cast<size_t>(n));
         }
         if (archive_write_data(out, buffer.data(), static_cast<size_t>(n)) < 0) {
             archive_fail(out, path, "writing the archive failed");

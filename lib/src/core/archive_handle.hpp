@@ -4,7 +4,10 @@
 #pragma once
 
 #include <archive.h>
+#include <archive_entry.h>
+#include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,9 +33,15 @@ ReadArchive open_archive(const std::filesystem::path& path);
 // outlive the reader. `name` is used in errors.
 ReadArchive open_archive_in_memory(const std::string& bytes, const std::filesystem::path& name);
 
+// Moves `in` to its next entry: false at the end. Throws Error(io) naming `path` when the
+// archive is damaged (libarchive's warnings, such as an unknown header field, are not).
+bool next_entry(archive* in, archive_entry** entry, const std::filesystem::path& path);
+
 // Copies the data of the entry `in` is positioned at into the entry just written to
-// `out` (an archive writer).
-void copy_entry_data(archive* in, archive* out, const std::filesystem::path& path);
+// `out` (an archive writer), showing each block to `seen` when given.
+using BlockSeen = std::function<void(const char* data, std::size_t size)>;
+void copy_entry_data(archive* in, archive* out, const std::filesystem::path& path,
+                     const BlockSeen& seen = {});
 
 // Reads the data of the entry `in` is positioned at.
 std::string read_entry_data(archive* in, const std::filesystem::path& path);

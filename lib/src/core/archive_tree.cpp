@@ -46,14 +46,7 @@ void extract_archive(const std::filesystem::path& archive_path, const std::files
                                                   (::geteuid() == 0 ? ARCHIVE_EXTRACT_OWNER : 0));
     std::filesystem::create_directories(dest);
     archive_entry* entry = nullptr;
-    for (;;) {
-        const int r = archive_read_next_header(in.get(), &entry);
-        if (r == ARCHIVE_EOF) {
-            break;
-        }
-        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-            archive_fail(in.get(), archive_path, "reading the archive failed");
-        }
+    while (next_entry(in.get(), &entry, archive_path)) {
         const std::filesystem::path name = archive_entry_pathname(entry);
         if (name.is_absolute() || std::find(name.begin(), name.end(), "..") != name.end()) {
             throw Error(ErrorCategory::io, archive_path.string(),
@@ -134,30 +127,17 @@ std::vector<std::string> archive_entry_names(const std::filesystem::path& archiv
     ReadArchive in = open_archive(archive_path);
     std::vector<std::string> names;
     archive_entry* entry = nullptr;
-    for (;;) {
-        const int r = archive_read_next_header(in.get(), &entry);
-        if (r == ARCHIVE_EOF) {
-            return names;
-        }
-        if (r != ARCHIVE_OK) {
-            archive_fail(in.get(), archive_path, "the archive is damaged");
-        }
+    while (next_entry(in.get(), &entry, archive_path)) {
         names.emplace_back(archive_entry_pathname(entry));
     }
+    return names;
 }
 
 void verify_archive(const std::filesystem::path& archive_path) {
     ReadArchive in = open_archive(archive_path);
     archive_entry* entry = nullptr;
     std::vector<char> buffer(1 << 16);
-    for (;;) {
-        const int r = archive_read_next_header(in.get(), &entry);
-        if (r == ARCHIVE_EOF) {
-            return;
-        }
-        if (r != ARCHIVE_OK) {
-            archive_fail(in.get(), archive_path, "the archive is damaged");
-        }
+    while (next_entry(in.get(), &entry, archive_path)) {
         while (true) {
             const la_ssize_t n = archive_read_data(in.get(), buffer.data(), buffer.size());
             if (n == 0) {
@@ -180,14 +160,7 @@ void copy_archive_with_owner(const std::filesystem::path& from, const std::files
         archive_fail(out.get(), to, "cannot create the archive");
     }
     archive_entry* entry = nullptr;
-    for (;;) {
-        const int r = archive_read_next_header(in.get(), &entry);
-        if (r == ARCHIVE_EOF) {
-            break;
-        }
-        if (r != ARCHIVE_OK) {
-            archive_fail(in.get(), from, "the archive is damaged");
-        }
+    while (next_entry(in.get(), &entry, from)) {
         archive_entry_set_uid(entry, uid);
         archive_entry_set_gid(entry, gid);
         archive_entry_set_uname(entry, nullptr);

@@ -23,14 +23,7 @@ std::string member(const std::filesystem::path& file, std::string_view prefix) {
     ReadArchive ar = open_archive(file);
     archive_entry* entry = nullptr;
     bool format_checked = false;
-    for (;;) {
-        const int r = archive_read_next_header(ar.get(), &entry);
-        if (r == ARCHIVE_EOF) {
-            break;
-        }
-        if (r != ARCHIVE_OK) {
-            archive_fail(ar.get(), file, "the package is damaged");
-        }
+    while (next_entry(ar.get(), &entry, file)) {
         const std::string name = archive_entry_pathname(entry);
         if (name == "debian-binary") {
             if (!read_entry_data(ar.get(), file).starts_with("2.")) {
@@ -83,14 +76,7 @@ DebPackage read_deb(const std::filesystem::path& file) {
     ReadArchive in = open_archive_in_memory(control_tar, file);
     archive_entry* entry = nullptr;
     bool has_control = false;
-    for (;;) {
-        const int r = archive_read_next_header(in.get(), &entry);
-        if (r == ARCHIVE_EOF) {
-            break;
-        }
-        if (r != ARCHIVE_OK) {
-            archive_fail(in.get(), file, "its control archive is damaged");
-        }
+    while (next_entry(in.get(), &entry, file)) {
         if (archive_entry_filetype(entry) != AE_IFREG) {
             continue;
         }
@@ -118,14 +104,7 @@ void visit_deb_data(const std::filesystem::path& file, const DebDataVisitor& vis
     const std::string data_tar = member(file, "data.tar");
     ReadArchive in = open_archive_in_memory(data_tar, file);
     archive_entry* entry = nullptr;
-    for (;;) {
-        const int r = archive_read_next_header(in.get(), &entry);
-        if (r == ARCHIVE_EOF) {
-            return;
-        }
-        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-            archive_fail(in.get(), file, "its data archive is damaged");
-        }
+    while (next_entry(in.get(), &entry, file)) {
         visit(entry, in.get());
     }
 }

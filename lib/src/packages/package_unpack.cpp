@@ -66,20 +66,9 @@ public:
         }
         const Md5Context md5(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
         EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr);
-        std::vector<char> buffer(1 << 16);
-        for (;;) {
-            const la_ssize_t n = archive_read_data(in, buffer.data(), buffer.size());
-            if (n == 0) {
-                break;
-            }
-            if (n < 0) {
-                archive_fail(in, deb, "the package's data archive is damaged");
-            }
-            EVP_DigestUpdate(md5.get(), buffer.data(), static_cast<size_t>(n));
-            if (archive_write_data(out_.get(), buffer.data(), static_cast<size_t>(n)) < 0) {
-                archive_fail(out_.get(), path_, "writing the archive failed");
-            }
-        }
+        copy_entry_data(in, out_.get(), deb, [&](const char* data, std::size_t size) {
+            EVP_DigestUpdate(md5.get(), data, size);
+        });
         unsigned char digest[EVP_MAX_MD_SIZE];
         unsigned int length = 0;
         EVP_DigestFinal_ex(md5.get(), digest, &length);
