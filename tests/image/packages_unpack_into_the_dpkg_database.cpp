@@ -232,7 +232,8 @@ TEST_CASE("on a 64-bit trixie image, packages come from its deb822 sources, for 
     // Raspberry Pi OS trixie's way of naming its archive, which pimint read and left as is.
     const std::string sources = fs.read("/etc/apt/sources.list.d/debian.sources");
     CHECK(sources.find("Signed-By: /usr/share/keyrings/") != std::string::npos);
-    const Stanza* hello = find(parse_stanzas(fs.read("/var/lib/dpkg/status")), "hello");
+    const auto status = parse_stanzas(fs.read("/var/lib/dpkg/status"));
+    const Stanza* hello = find(status, "hello");
     REQUIRE(hello != nullptr);
     CHECK(hello->get("Architecture") == "arm64");
     CHECK(hello->get("Status") == "install ok unpacked");
