@@ -305,8 +305,6 @@ std::string sources_under_root(std::string_view sources, const std::string& root
 std::vector<ResolvedPackage> resolve_packages(const AptRequest& request,
                                               const std::function<void(std::string_view)>& say) {
     const fs::path cache = cache_dir() / "apt";
-    const fs::path debs = cache / "debs";
-    fs::create_directories(debs / "partial");
     char templ[] = "/tmp/pimint-apt.XXXXXX";
     if (::mkdtemp(templ) == nullptr) {
         throw Error(ErrorCategory::io, templ, "cannot create a temporary directory");
@@ -314,8 +312,13 @@ std::vector<ResolvedPackage> resolve_packages(const AptRequest& request,
     const RemoveOnExit run_guard(templ);
     const fs::path run = templ;
     const std::string key = make_private_root(request, run);
+    // The packages are kept per key too: the key's lock is the only lock apt's files
+    // have here (apt's own locking is off), and runs with other sources may download
+    // the same file at the same time.
     const fs::path lists = cache / "lists" / key;
+    const fs::path debs = cache / "debs" / key;
     fs::create_directories(lists / "partial");
+    fs::create_directories(debs / "partial");
     const FdHandle lock = lock_cache(cache / (key + ".lock"),
                                      "packages: another pimint is using the same package lists; "
                                      "waiting for it",
