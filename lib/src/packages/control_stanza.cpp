@@ -26,11 +26,6 @@ std::string Stanza::get(std::string_view name) const {
     return {};
 }
 
-bool Stanza::has(std::string_view name) const {
-    return std::any_of(fields.begin(), fields.end(),
-                       [&](const auto& f) { return same_name(f.first, name); });
-}
-
 void Stanza::set(const std::string& name, const std::string& value, std::string_view after) {
     for (auto& [field, old] : fields) {
         if (same_name(field, name)) {

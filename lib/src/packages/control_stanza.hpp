@@ -18,7 +18,6 @@ struct Stanza {
 
     // The value of `name` (field names compare without case); empty when absent.
     std::string get(std::string_view name) const;
-    bool has(std::string_view name) const;
     // Replaces the value of `name`, or adds the field after `after` (at the end when
     // `after` is absent).
     void set(const std::string& name, const std::string& value, std::string_view after = {});

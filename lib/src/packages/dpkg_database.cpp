@@ -45,19 +45,6 @@ std::string merge_status(std::string_view status, const std::vector<Stanza>& add
     return format_stanzas(stanzas);
 }
 
-std::vector<InstalledPackage> installed_packages(std::string_view status) {
-    std::vector<InstalledPackage> out;
-    for (const auto& s : parse_stanzas(status)) {
-        const std::string state = s.get("Status");
-        const auto words = text::split_ws(state);
-        if (words.size() == 3 && words[2] != "not-installed") {
-            out.push_back(
-                {s.get("Package"), s.get("Architecture"), s.get("Version"), std::string(words[2])});
-        }
-    }
-    return out;
-}
-
 std::string mark_automatic(std::string_view extended_states,
                            const std::vector<std::pair<std::string, std::string>>& automatic) {
     std::vector<Stanza> stanzas = parse_stanzas(extended_states);

@@ -26,15 +26,6 @@ Stanza unpacked_status(const DebPackage& package);
 // package and architecture (a package removed but not purged), appended otherwise.
 std::string merge_status(std::string_view status, const std::vector<Stanza>& added);
 
-// The versions installed (configured or not) per "name:architecture".
-struct InstalledPackage {
-    std::string name;
-    std::string architecture;
-    std::string version;
-    std::string state; // the third word of Status: installed, unpacked, config-files, ...
-};
-std::vector<InstalledPackage> installed_packages(std::string_view status);
-
 // apt's extended_states with each of `automatic` ("name:arch") marked Auto-Installed, so
 // that `apt autoremove` later knows which packages only came as dependencies.
 std::string mark_automatic(std::string_view extended_states,
