@@ -9,19 +9,7 @@
 #include <fmt/format.h>
 
 namespace pimint {
-namespace {
-
-// A new 0700 directory (mkdtemp's mode) for ssh-keygen's output.
-std::filesystem::path private_dir() {
-    char templ[] = "/tmp/pimint-keys.XXXXXX";
-    if (::mkdtemp(templ) == nullptr) {
-        throw Error(ErrorCategory::io, templ,
-                    "cannot create a private directory for key generation");
-    }
-    return templ;
-}
-
-} // namespace
+namespace {} // namespace
 
 void require_ssh_keygen() {
     if (find_program("ssh-keygen").empty()) {
@@ -33,7 +21,7 @@ void require_ssh_keygen() {
 
 SshKeyPair generate_ssh_key(const std::string& type, const std::string& comment, int bits) {
     require_ssh_keygen();
-    const RemoveOnExit dir(private_dir());
+    const PrivateTempDir dir("keys"); // ssh-keygen's output
     const auto file = dir.path() / "key";
     std::vector<std::string> argv{"ssh-keygen", "-q", "-t",    type, "-N",
                                   "",           "-C", comment, "-f", file.string()};

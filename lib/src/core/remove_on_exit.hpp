@@ -2,7 +2,11 @@
 // build directories, temporary archives and private key directories.
 #pragma once
 
+#include "pimint/core/error.hpp"
+
+#include <cstdlib>
 #include <filesystem>
+#include <string>
 
 namespace pimint {
 
@@ -21,6 +25,25 @@ public:
 
 private:
     std::filesystem::path path_;
+};
+
+// A new directory /tmp/pimint-NAME.XXXXXX, mode 0700 (mkdtemp's), removed when the scope
+// ends: for key generation, apt's private root, unpacked image files.
+class PrivateTempDir {
+public:
+    explicit PrivateTempDir(const std::string& name)
+        : remove_(make(name)) {}
+    const std::filesystem::path& path() const noexcept { return remove_.path(); }
+
+private:
+    static std::filesystem::path make(const std::string& name) {
+        std::string templ = "/tmp/pimint-" + name + ".XXXXXX";
+        if (::mkdtemp(templ.data()) == nullptr) {
+            throw Error(ErrorCategory::io, templ, "cannot create a private temporary directory");
+        }
+        return templ;
+    }
+    RemoveOnExit remove_;
 };
 
 } // namespace pimint

@@ -4,6 +4,7 @@
 #include "core/remove_on_exit.hpp"
 #include "core/subprocess.hpp"
 #include "core/text.hpp"
+#include "core/text_file.hpp"
 #include "packages/deb_package.hpp"
 #include "pimint/core/error.hpp"
 #include "pimint/core/files.hpp"
@@ -31,11 +32,6 @@ constexpr auto lists_fresh_for = std::chrono::hours(24);
 constexpr std::array<const char*, 7> apt_sources_parts = {
     "sources.list", "sources.list.d", "trusted.gpg", "trusted.gpg.d",
     "preferences",  "preferences.d",  "keyrings"};
-
-std::string read_all(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::vector<fs::path> sources_files(const fs::path& etc_apt) {
     std::vector<fs::path> files;
@@ -99,13 +95,13 @@ std::string make_private_root(const AptRequest& request, const fs::path& run) {
                 fs::create_symlink(inside, path);
             }
         } else if (fs::is_regular_file(path)) {
-            content = read_all(path);
+            content = read_text(path);
         }
         digest.update(name.data(), name.size() + 1);
         digest.update(content.data(), content.size() + 1);
     }
     for (const auto& file : sources_files(etc_apt)) {
-        write_file_atomically(file, sources_under_root(read_all(file), run.string()));
+        write_file_atomically(file, sources_under_root(read_text(file), run.string()));
     }
     return digest.hex().substr(0, 16);
 }
@@ -198,7 +194,7 @@ public:
     }
     // The output of the last command.
     std::string last_output() const {
-        const std::string log = read_all(log_);
+        const std::string log = read_text(log_);
         const auto start = log.rfind("\n$ ");
         return start == std::string::npos ? log : log.substr(start);
     }
@@ -305,12 +301,8 @@ std::string sources_under_root(std::string_view sources, const std::string& root
 std::vector<ResolvedPackage> resolve_packages(const AptRequest& request,
                                               const std::function<void(std::string_view)>& say) {
     const fs::path cache = cache_dir() / "apt";
-    char templ[] = "/tmp/pimint-apt.XXXXXX";
-    if (::mkdtemp(templ) == nullptr) {
-        throw Error(ErrorCategory::io, templ, "cannot create a temporary directory");
-    }
-    const RemoveOnExit run_guard(templ);
-    const fs::path run = templ;
+    const PrivateTempDir run_dir("apt");
+    const fs::path& run = run_dir.path();
     const std::string key = make_private_root(request, run);
     // The packages are kept per key too: the key's lock is the only lock apt's files
     // have here (apt's own locking is off), and runs with other sources may download

@@ -166,12 +166,8 @@ public:
                         "cannot tell the image's architecture (it has no libc), so no package "
                         "can be chosen for it; use a Raspberry Pi OS image");
         }
-        char templ[] = "/tmp/pimint-packages.XXXXXX";
-        if (::mkdtemp(templ) == nullptr) {
-            throw Error(ErrorCategory::io, templ, "cannot create a temporary directory");
-        }
-        const RemoveOnExit scratch_guard(templ);
-        const std::filesystem::path scratch = templ;
+        const PrivateTempDir scratch_dir("packages");
+        const std::filesystem::path& scratch = scratch_dir.path();
 
         AptRequest request;
         request.architecture = ctx.layout.architecture;
