@@ -48,7 +48,10 @@ std::string merge_status(std::string_view status, const std::vector<Stanza>& add
 std::string mark_automatic(std::string_view extended_states,
                            const std::vector<std::pair<std::string, std::string>>& automatic) {
     std::vector<Stanza> stanzas = parse_stanzas(extended_states);
-    for (const auto& [name, arch] : automatic) {
+    for (const auto& entry : automatic) {
+        // Named copies: clang 14 cannot capture structured bindings in a lambda.
+        const std::string& name = entry.first;
+        const std::string& arch = entry.second;
         auto same = std::find_if(stanzas.begin(), stanzas.end(), [&](const Stanza& s) {
             return s.get("Package") == name && s.get("Architecture") == arch;
         });
