@@ -5,7 +5,8 @@
 // block maps that bmaptool copies byte for byte, SHA256SUMS that sha256sum accepts and
 // an os_list.json valid against the Imager schema in schemas/; --shrink cuts an image to
 // its data plus a margin, only where the image can grow back at first boot. The inputs
-// stay as they were.
+// stay as they were. Archives are written at --level 1 here: what they hold does not depend
+// on the level (e2e publishes at the default), and xz's default costs minutes per image.
 #include "disk_image.hpp"
 #include "run.hpp"
 #include "temp_dir.hpp"
@@ -80,11 +81,21 @@ TEST_CASE("publish refuses secrets, and its archives check out with xz, bmaptool
     }
 
     {
+        // a compression level outside 0..9: refused before anything is read
+        const auto r = test::run({test::pimint_exe(), "publish", cluster.string(), "-o",
+                                  (dir / "pub").string(), "--allow-secrets", "--level", "12"});
+        CHECK(r.exit_code == 2);
+        CHECK(r.err == "pimint: --level: 12 is not a compression level; give 0 (fastest) to 9 "
+                       "(smallest)\n");
+        CHECK(no_archives(dir / "pub"));
+    }
+
+    {
         // with --allow-secrets: archives, block maps, sums and the Imager list verify
         const auto pub = dir / "pub";
-        const auto r =
-            test::run({test::pimint_exe(), "publish", cluster.string(), "-o", pub.string(),
-                       "--allow-secrets", "--json", "--url-base", "https://example.org/lab/"});
+        const auto r = test::run({test::pimint_exe(), "publish", cluster.string(), "-o",
+                                  pub.string(), "--allow-secrets", "--level", "1", "--json",
+                                  "--url-base", "https://example.org/lab/"});
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
         const auto report = nlohmann::json::parse(r.out);
@@ -136,9 +147,9 @@ TEST_CASE("publish refuses secrets, and its archives check out with xz, bmaptool
     {
         // zip holds the image as its one entry
         const auto pub = dir / "zip";
-        const auto r =
-            test::run({test::pimint_exe(), "publish", (cluster / "worker001.img").string(), "-o",
-                       pub.string(), "--allow-secrets", "--format", "zip", "--json"});
+        const auto r = test::run({test::pimint_exe(), "publish",
+                                  (cluster / "worker001.img").string(), "-o", pub.string(),
+                                  "--allow-secrets", "--format", "zip", "--level", "1", "--json"});
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
         const auto img = nlohmann::json::parse(r.out)["images"][0];
@@ -185,8 +196,8 @@ mode = "0755"
                     .exit_code == 0);
         const auto pub = dir / "shrunk";
         const auto r = test::run({test::pimint_exe(), "publish", raspbian.string(), "-o",
-                                  pub.string(), "--allow-secrets", "--format", "gz", "--shrink",
-                                  "--shrink-margin", "64", "--json"});
+                                  pub.string(), "--allow-secrets", "--format", "gz", "--level", "1",
+                                  "--shrink", "--shrink-margin", "64", "--json"});
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
         const auto img = nlohmann::json::parse(r.out)["images"][0];
@@ -228,9 +239,9 @@ mode = "0755"
     {
         // gz: one gzip stream, no name or time stamp in its header
         const auto pub = dir / "gz";
-        const auto r =
-            test::run({test::pimint_exe(), "publish", (cluster / "worker001.img").string(), "-o",
-                       pub.string(), "--allow-secrets", "--format", "gz", "--json"});
+        const auto r = test::run({test::pimint_exe(), "publish",
+                                  (cluster / "worker001.img").string(), "-o", pub.string(),
+                                  "--allow-secrets", "--format", "gz", "--level", "1", "--json"});
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
         const auto img = nlohmann::json::parse(r.out)["images"][0];

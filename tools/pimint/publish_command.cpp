@@ -2,6 +2,7 @@
 #include "command.hpp"
 #include "status_display.hpp"
 
+#include <boost/optional.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <pimint/publish/publish.hpp>
@@ -18,6 +19,7 @@ int run_publish(const std::vector<std::string>& args) {
     std::string format = "xz";
     bool json = false;
     std::uint64_t margin_mib = options.shrink_margin_bytes >> 20;
+    boost::optional<unsigned> level;
     po::options_description desc("Options");
     desc.add_options()                                                                  //
         ("input", po::value(&inputs)->composing(), "image files or output directories") //
@@ -35,6 +37,8 @@ int run_publish(const std::vector<std::string>& args) {
         ("description", po::value(&options.description), "description in os_list.json") //
         ("icon", po::value(&options.icon), "icon URL in os_list.json")                  //
         ("threads", po::value(&options.threads), "xz threads (default: one per core)")  //
+        ("level", po::value(&level),
+         "compression level, 0 (fastest) to 9 (smallest); default 6") //
         ("json", po::bool_switch(&json), "print the result as JSON");
     add_common_options(desc, common);
     po::positional_options_description positional;
@@ -60,6 +64,9 @@ int run_publish(const std::vector<std::string>& args) {
     options.output_dir = out;
     options.format = parse_archive_format(format);
     options.shrink_margin_bytes = margin_mib << 20;
+    if (level) {
+        options.level = *level;
+    }
     StatusDisplay status(common.verbose, common.quiet);
     options.status = status.callback();
     const PublishResult result = publish(options);

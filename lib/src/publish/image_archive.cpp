@@ -78,6 +78,10 @@ void write_image_archive(const std::filesystem::path& image, const std::filesyst
                                      ? options.threads
                                      : std::max(1U, std::thread::hardware_concurrency());
         set_option(a.get(), out, "xz", "threads", std::to_string(threads).c_str());
+        if (options.level) {
+            set_option(a.get(), out, "xz", "compression-level",
+                       std::to_string(*options.level).c_str());
+        }
         break;
     }
     case ArchiveFormat::gz:
@@ -87,12 +91,21 @@ void write_image_archive(const std::filesystem::path& image, const std::filesyst
         }
         // No date in the gzip header: the same image gives the same bytes.
         set_option(a.get(), out, "gzip", "timestamp", nullptr);
+        if (options.level) {
+            set_option(a.get(), out, "gzip", "compression-level",
+                       std::to_string(*options.level).c_str());
+        }
         break;
     case ArchiveFormat::zip:
         if (archive_write_set_format_zip(a.get()) != ARCHIVE_OK ||
             archive_write_set_format_option(a.get(), "zip", "compression", "deflate") <
                 ARCHIVE_WARN) {
             fail(a.get(), out, "setting up zip");
+        }
+        if (options.level && archive_write_set_format_option(
+                                 a.get(), "zip", "compression-level",
+                                 std::to_string(*options.level).c_str()) < ARCHIVE_WARN) {
+            fail(a.get(), out, "setting zip:compression-level");
         }
         break;
     }

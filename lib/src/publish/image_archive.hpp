@@ -14,9 +14,10 @@ namespace pimint {
 
 struct ImageArchiveOptions {
     ArchiveFormat format = ArchiveFormat::xz;
-    std::string entry_name; // the image's name inside a zip
-    std::int64_t mtime = 0; // the zip entry's date
-    unsigned threads = 0;   // xz encoder threads; 0 = one per core
+    std::string entry_name;        // the image's name inside a zip
+    std::int64_t mtime = 0;        // the zip entry's date
+    unsigned threads = 0;          // xz encoder threads; 0 = one per core
+    std::optional<unsigned> level; // 0 to 9; empty: the format's default
 };
 
 // Writes `archive` (created or truncated) from `image`.

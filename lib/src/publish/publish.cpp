@@ -120,6 +120,12 @@ PublishResult publish(const PublishOptions& options) {
             options.status(m);
         }
     };
+    if (options.level && *options.level > 9) {
+        throw Error(ErrorCategory::usage, "--level",
+                    fmt::format("{} is not a compression level; give 0 (fastest) to 9 "
+                                "(smallest)",
+                                *options.level));
+    }
     const std::vector<Input> inputs = resolve_inputs(options.inputs);
     for (const auto& in : inputs) {
         const PartitionTable table = read_partition_table(in.path);
@@ -210,8 +216,9 @@ PublishResult publish(const PublishOptions& options) {
         img.archive = dir / (in.name + archive_suffix(options.format));
         AtomicOutput archive(img.archive);
         const auto c0 = std::chrono::steady_clock::now();
-        write_image_archive(copy, archive.temp_path(),
-                            {options.format, in.name + ".img", date, options.threads});
+        write_image_archive(
+            copy, archive.temp_path(),
+            {options.format, in.name + ".img", date, options.threads, options.level});
         img.compress_seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
         img.archive_size = std::filesystem::file_size(archive.temp_path());

@@ -49,6 +49,8 @@ struct PublishOptions {
     // $SOURCE_DATE_EPOCH, else now.
     std::optional<std::int64_t> date;
     unsigned threads = 0; // xz threads; 0 = one per core
+    // Compression level, 0 (fastest) to 9 (smallest); empty: the format's default (6).
+    std::optional<unsigned> level;
     StatusCallback status;
 };
 
