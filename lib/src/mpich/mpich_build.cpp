@@ -11,6 +11,7 @@
 #include "mpich/build_reporter.hpp"
 #include "mpich/compile_cache.hpp"
 #include "mpich/config_site.hpp"
+#include "mpich/libtool_compile.hpp"
 #include "mpich/mpich_target.hpp"
 #include "pimint/core/error.hpp"
 #include "pimint/core/files.hpp"
@@ -268,6 +269,17 @@ void configure(const MpichBuildSpec& spec, BuildTree& tree, const StatusCallback
 // Compile: make -j over every core, after the precompiled header. Returns the number of
 // files compiled.
 size_t compile(const BuildTree& tree, const StatusCallback& status, const Say& say) {
+    // Every libtool script configure wrote (MPICH's and its bundled packages') compiles
+    // without starting libtool's helper processes.
+    size_t fast = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(tree.source_dir)) {
+        if (e.path().filename() == "libtool" && e.is_regular_file() &&
+            add_libtool_compile_fast_path(e.path())) {
+            ++fast;
+        }
+    }
+    std::ofstream(tree.log, std::ios::app)
+        << fmt::format("\npimint: libtool's compile fast path added to {} libtool scripts\n", fast);
     say("MPICH: precompiling mpiimpl.h");
     precompile_mpiimpl_header(tree.source_dir, tree.work, tree.env, tree.log);
     const unsigned jobs = std::max(1U, std::thread::hardware_concurrency());
