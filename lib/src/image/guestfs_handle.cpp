@@ -260,12 +260,19 @@ private:
 
 constexpr std::chrono::seconds kvm_launch_limit{30};
 
-// Where a KVM launch that hung is remembered, so that later runs on this host go to TCG
-// at once instead of waiting for the limit again. The note holds what could change the
+// libguestfs follows a launch error with lines of generic advice; a message keeps the
+// error itself.
+std::string first_line(const std::string& message) {
+    return message.substr(0, message.find('\n'));
+}
+
+// Where a KVM launch that failed or hung is remembered, so that later runs on this host go
+// to TCG at once instead of paying for the failed launch again (about 10 s for a failure,
+// the limit for a hang, on every appliance start). The note holds what could change the
 // verdict: the host kernel and the hypervisor binary; another kernel or qemu tries KVM
 // again.
-std::filesystem::path kvm_hang_note() {
-    return cache_dir() / "kvm-hung";
+std::filesystem::path kvm_unusable_note() {
+    return cache_dir() / "kvm-unusable";
 }
 
 std::string kvm_host_fingerprint(guestfs_h* g) {
@@ -278,17 +285,17 @@ std::string kvm_host_fingerprint(guestfs_h* g) {
                        st.st_mtim.tv_sec);
 }
 
-bool kvm_known_to_hang(guestfs_h* g) {
-    std::ifstream note(kvm_hang_note());
+bool kvm_known_unusable(guestfs_h* g) {
+    std::ifstream note(kvm_unusable_note());
     const std::string recorded((std::istreambuf_iterator<char>(note)),
                                std::istreambuf_iterator<char>());
     return !recorded.empty() && recorded == kvm_host_fingerprint(g);
 }
 
-void remember_kvm_hang(guestfs_h* g) {
+void remember_kvm_unusable(guestfs_h* g) {
     std::error_code ec;
     std::filesystem::create_directories(cache_dir(), ec);
-    AtomicOutput note(kvm_hang_note());
+    AtomicOutput note(kvm_unusable_note());
     std::ofstream(note.temp_path()) << kvm_host_fingerprint(g);
     note.commit();
 }
@@ -318,9 +325,9 @@ LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_driv
     LaunchedHandle out;
     out.tcg = tcg_forced_by_environment() || !kvm_device_usable();
     const char* why_tcg = "tcg, no usable KVM";
-    if (!out.tcg && kvm_known_to_hang(GuestfsHandle().get())) {
+    if (!out.tcg && kvm_known_unusable(GuestfsHandle().get())) {
         out.tcg = true;
-        why_tcg = "tcg: KVM hung on this host before";
+        why_tcg = "tcg: KVM failed on this host before";
     }
     say(fmt::format("starting the appliance ({})", out.tcg ? why_tcg : "kvm"));
     out.handle = make_handle(out.tcg, add_drives);
@@ -330,7 +337,7 @@ LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_driv
             return out;
         }
         throw Error(ErrorCategory::appliance, "libguestfs",
-                    "the appliance did not start: " + out.handle->last_error() +
+                    "the appliance did not start: " + first_line(out.handle->last_error()) +
                         " (run libguestfs-test-tool to diagnose)");
     }
     {
@@ -338,22 +345,27 @@ LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_driv
         if (guestfs_launch(out.handle->get()) == 0) {
             return out;
         }
-        first_error = out.handle->last_error();
-        if (timer.fired()) {
-            first_error = fmt::format("the appliance did not boot within {} s; later runs here "
-                                      "use tcg at once (remembered in {})",
-                                      kvm_launch_limit.count(), kvm_hang_note().string());
-            remember_kvm_hang(out.handle->get());
-        }
+        first_error = timer.fired() ? fmt::format("the appliance did not boot within {} s",
+                                                  kvm_launch_limit.count())
+                                    : first_line(out.handle->last_error());
     }
     out.handle.reset();
     say(fmt::format("KVM failed ({}); starting the appliance again with tcg", first_error));
     out.tcg = true;
     out.handle = make_handle(true, add_drives);
     if (guestfs_launch(out.handle->get()) == 0) {
+        // Only now is KVM to blame: a launch that fails both ways (a bad drive, say)
+        // says nothing about KVM.
+        try {
+            remember_kvm_unusable(out.handle->get());
+        } catch (const Error&) {
+            // A note that cannot be written costs later runs time, not correctness.
+        }
+        say(fmt::format("tcg worked: later runs here use it at once (remembered in {})",
+                        kvm_unusable_note().string()));
         return out;
     }
-    const std::string second_error = out.handle->last_error();
+    const std::string second_error = first_line(out.handle->last_error());
     out.handle.reset();
     throw Error(ErrorCategory::appliance, "libguestfs",
                 "the appliance did not start with KVM (" + first_error + ") nor with TCG (" +
