@@ -63,7 +63,8 @@ su - pi -c 'timeout 900 /home/pi/mpich2-install/bin/mpiexec -f /home/pi/machinef
 status=$?
 sed 's/^/E2E-OUT: /' /tmp/cpi.out >"$console"
 report "mpiexec exit $status"
-# worker002 was published with --shrink: its root should have grown to the whole disk.
+# The workers' root sizes: where a case published worker002 with --shrink, its root
+# should have grown to the whole disk.
 for host in worker001 worker002; do
     size=$(su pi -c "ssh -o BatchMode=yes $host df -B1 --output=size /" </dev/null | tail -n 1)
     report "$host root filesystem bytes: $size"

@@ -266,13 +266,12 @@ std::string first_line(const std::string& message) {
     return message.substr(0, message.find('\n'));
 }
 
-// Where a KVM launch that failed or hung is remembered, so that later runs on this host go
-// to TCG at once instead of paying for the failed launch again (about 10 s for a failure,
-// the limit for a hang, on every appliance start). The note holds what could change the
+// Where a KVM launch that hung is remembered, so that later runs on this host go to TCG
+// at once instead of waiting for the limit again. The note holds what could change the
 // verdict: the host kernel and the hypervisor binary; another kernel or qemu tries KVM
 // again.
-std::filesystem::path kvm_unusable_note() {
-    return cache_dir() / "kvm-unusable";
+std::filesystem::path kvm_hang_note() {
+    return cache_dir() / "kvm-hung";
 }
 
 std::string kvm_host_fingerprint(guestfs_h* g) {
@@ -285,17 +284,17 @@ std::string kvm_host_fingerprint(guestfs_h* g) {
                        st.st_mtim.tv_sec);
 }
 
-bool kvm_known_unusable(guestfs_h* g) {
-    std::ifstream note(kvm_unusable_note());
+bool kvm_known_to_hang(guestfs_h* g) {
+    std::ifstream note(kvm_hang_note());
     const std::string recorded((std::istreambuf_iterator<char>(note)),
                                std::istreambuf_iterator<char>());
     return !recorded.empty() && recorded == kvm_host_fingerprint(g);
 }
 
-void remember_kvm_unusable(guestfs_h* g) {
+void remember_kvm_hang(guestfs_h* g) {
     std::error_code ec;
     std::filesystem::create_directories(cache_dir(), ec);
-    AtomicOutput note(kvm_unusable_note());
+    AtomicOutput note(kvm_hang_note());
     std::ofstream(note.temp_path()) << kvm_host_fingerprint(g);
     note.commit();
 }
@@ -325,9 +324,9 @@ LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_driv
     LaunchedHandle out;
     out.tcg = tcg_forced_by_environment() || !kvm_device_usable();
     const char* why_tcg = "tcg, no usable KVM";
-    if (!out.tcg && kvm_known_unusable(GuestfsHandle().get())) {
+    if (!out.tcg && kvm_known_to_hang(GuestfsHandle().get())) {
         out.tcg = true;
-        why_tcg = "tcg: KVM failed on this host before";
+        why_tcg = "tcg: KVM hung on this host before";
     }
     say(fmt::format("starting the appliance ({})", out.tcg ? why_tcg : "kvm"));
     out.handle = make_handle(out.tcg, add_drives);
@@ -345,24 +344,19 @@ LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_driv
         if (guestfs_launch(out.handle->get()) == 0) {
             return out;
         }
-        first_error = timer.fired() ? fmt::format("the appliance did not boot within {} s",
-                                                  kvm_launch_limit.count())
-                                    : first_line(out.handle->last_error());
+        first_error = first_line(out.handle->last_error());
+        if (timer.fired()) {
+            first_error = fmt::format("the appliance did not boot within {} s; later runs here "
+                                      "use tcg at once (remembered in {})",
+                                      kvm_launch_limit.count(), kvm_hang_note().string());
+            remember_kvm_hang(out.handle->get());
+        }
     }
     out.handle.reset();
     say(fmt::format("KVM failed ({}); starting the appliance again with tcg", first_error));
     out.tcg = true;
     out.handle = make_handle(true, add_drives);
     if (guestfs_launch(out.handle->get()) == 0) {
-        // Only now is KVM to blame: a launch that fails both ways (a bad drive, say)
-        // says nothing about KVM.
-        try {
-            remember_kvm_unusable(out.handle->get());
-        } catch (const Error&) {
-            // A note that cannot be written costs later runs time, not correctness.
-        }
-        say(fmt::format("tcg worked: later runs here use it at once (remembered in {})",
-                        kvm_unusable_note().string()));
         return out;
     }
     const std::string second_error = first_line(out.handle->last_error());
