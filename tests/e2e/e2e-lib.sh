@@ -49,6 +49,28 @@ print([n for n in json.load(open(sys.argv[1]))["nodes"] if n["hostname"] == sys.
         "$work/out/manifest.json" "$1" "$2"
 }
 
+# e2e_cluster_recipes NODE-RECIPE: $work/cluster.toml makes every node from NODE-RECIPE;
+# the master's recipe ($work/master.toml) adds the harness's first-boot job, e2e-cpi.sh.
+e2e_cluster_recipes() {
+    cp "$src/tests/e2e/e2e-cpi.sh" "$work/"
+    cat >"$work/cluster.toml" <<TOML
+include = ["$1"]
+[cluster]
+master_recipe = "master.toml"
+TOML
+    cat >"$work/master.toml" <<TOML
+include = ["$1"]
+[[files]]
+path = "/usr/local/sbin/e2e-cpi"
+source = "e2e-cpi.sh"
+mode = "0755"
+[firstboot]
+# Detached: the first-boot service holds back user logins until it ends, and the job
+# needs pi's ssh logins (to the master too).
+commands = ["systemd-run --no-block --unit=e2e-cpi /usr/local/sbin/e2e-cpi"]
+TOML
+}
+
 e2e_start_lan() {
     vde_switch -s "$work/switch" -d -p "$work/switch.pid" >/dev/null
     for _ in $(seq 50); do [ -s "$work/switch.pid" ] && break; sleep 0.1; done
