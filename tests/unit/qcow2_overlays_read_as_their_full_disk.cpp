@@ -1,7 +1,9 @@
 // DiskImageReader against qemu's own tools: overlays that qemu-img and qemu-io write
 // (data clusters, zeroed clusters, clusters left to the backing file, a disk larger
-// than its backing file) read back as the raw disk they stand for.
+// than its backing file) read back as the raw disk they stand for; and pimint's own
+// overlays on a stage still being written, which name it once it is final.
 #include "image/disk_image_reader.hpp"
+#include "image/qcow2_overlay.hpp"
 #include "run.hpp"
 #include "temp_dir.hpp"
 
@@ -117,4 +119,33 @@ TEST_CASE("an overlay without its backing file, or compressed, is refused in one
         CHECK(e.category() == ErrorCategory::usage);
         CHECK(std::string(e.what()).find("compressed") != std::string::npos);
     }
+}
+
+TEST_CASE("an overlay made on an unfinished stage names the final stage once renamed") {
+    TempDir dir;
+    const std::uint64_t size = 4ULL << 20;
+    make_sparse(dir / "stage.tmp", size);
+    write_at(dir / "stage.tmp", 0, "the stage, still being written");
+    create_qcow2_overlay_on_unfinished(dir / "node.qcow2", dir / "stage.tmp", size, "node");
+    // qemu reads it through the absolute path (locking off); pimint reads only a stage
+    // next to the overlay, by its name, unless told the file.
+    try {
+        DiskImageReader::open(dir / "node.qcow2");
+        FAIL("an overlay naming a qemu options string opened");
+    } catch (const Error& e) {
+        CHECK(e.category() == ErrorCategory::usage);
+    }
+    CHECK(read_all(*DiskImageReader::open(dir / "node.qcow2", dir / "stage.tmp"))
+              .starts_with("the stage, still being written"));
+    qemu({"qemu-io", "-c", "write -P 0x6e 1048576 4096", (dir / "node.qcow2").string()});
+
+    write_at(dir / "stage.tmp", 0, "the stage, final");
+    std::filesystem::rename(dir / "stage.tmp", dir / "stage.img");
+    name_qcow2_backing(dir / "node.qcow2", dir / "stage.img", "node");
+    std::string want = read_all(*DiskImageReader::open(dir / "stage.img"));
+    want.replace(1 << 20, 4096, std::string(4096, 'n'));
+    CHECK(read_all(*DiskImageReader::open(dir / "node.qcow2")) == want);
+    const auto info = run({"qemu-img", "info", (dir / "node.qcow2").string()});
+    CHECK(info.out.find("backing file: stage.img") != std::string::npos);
+    CHECK(info.out.find("json:") == std::string::npos);
 }

@@ -269,24 +269,26 @@ void apply_node_steps(ClusterRun& run, Appliance& appliance, std::vector<Job>& j
             run.say(fmt::format("{}: new disk identity", planned.hostname));
             apply_disk_identity(appliance, job.drive, *job.identity);
         } else {
-            job.sha256 = hashing
-                             .add([path = job.output->temp_path(), set = job.set_file,
-                                   at = job.offset, size = job.size, overlay = job.overlay] {
-                                 if (overlay) {
-                                     // The full image it stands for, as the manifest
-                                     // records it in either layout.
-                                     const auto disk = DiskImageReader::open(path);
-                                     return Job::Hashed{sha256_disk(*disk), disk->cluster_map()};
-                                 }
-                                 if (!set.empty()) {
-                                     sparse_copy_range(set, at, size, path, 0);
-                                     // Not needed any more: without reflinks, its space
-                                     // is better free.
-                                     punch_hole(set, at, size);
-                                 }
-                                 return Job::Hashed{sha256_file(path), {}};
-                             })
-                             .share();
+            job.sha256 =
+                hashing
+                    .add([path = job.output->temp_path(), set = job.set_file, at = job.offset,
+                          size = job.size, overlay = job.overlay, stage = job.source] {
+                        if (overlay) {
+                            // The full image it stands for, as the manifest
+                            // records it in either layout; its header may
+                            // still name the stage by its temporary file.
+                            const auto disk = DiskImageReader::open(path, stage);
+                            return Job::Hashed{sha256_disk(*disk), disk->cluster_map()};
+                        }
+                        if (!set.empty()) {
+                            sparse_copy_range(set, at, size, path, 0);
+                            // Not needed any more: without reflinks, its space
+                            // is better free.
+                            punch_hole(set, at, size);
+                        }
+                        return Job::Hashed{sha256_file(path), {}};
+                    })
+                    .share();
         }
         run.progress.stage(planned.image_name, "waiting", run.apply_weight_of(planned));
     }
@@ -419,6 +421,56 @@ void run_launch(ClusterRun& run, std::span<const size_t> batch, bool first) {
     apply_node_steps(run, appliance, jobs, hashing);
     appliance.shutdown();
     hashing.help(); // both cores, now the appliance is gone
+    run.result.backend = appliance.backend();
+    run.result.launch_seconds += appliance.launch_seconds();
+    copy_out_and_hash(run, appliance, jobs);
+}
+
+void run_stage_and_overlay_launches(ClusterRun& run, std::span<const size_t> batch) {
+    Appliance stage_appliance(run.options.status);
+    DriveFiller stage_filler;
+    StageBuild stage_build(stage_appliance, stage_filler, run.options.base, run.options.output_dir,
+                           run.stages.to_make, run.stages.files);
+    for (const auto& [path, recipe] : run.stages.to_make) {
+        run.stages.stages[path] = stage_build.stage(path);
+    }
+    Appliance appliance(run.options.status);
+    std::vector<Job> jobs = plan_jobs(run, batch, &stage_build);
+    for (auto& job : jobs) {
+        // A stage kept from an earlier run is final already.
+        const bool unfinished = job.source_ready.valid();
+        (unfinished ? create_qcow2_overlay_on_unfinished : create_qcow2_overlay)(
+            job.output->temp_path(), job.source, job.size, job.output->final_path());
+        job.drive = appliance.add_overlay_image(job.output->temp_path(), job.source,
+                                                job.output->final_path());
+    }
+    WorkQueue hashing(1);
+    stage_filler.start();
+    run.progress.stage("", "starting the appliance");
+    // Declared after the appliance: a failure waits for this launch before shutting it down.
+    auto overlays_launched = std::async(std::launch::async, [&] { appliance.launch(); });
+    stage_appliance.launch();
+    run.progress.stage("", "appliance running", ProgressTracker::launch_weight);
+    make_stages(run, stage_build);
+    stage_appliance.shutdown();
+    run.result.launch_seconds += stage_appliance.launch_seconds();
+    overlays_launched.get();
+    run.progress.stage("", "appliance running", ProgressTracker::launch_weight);
+    for (auto& job : jobs) {
+        if (job.source_ready.valid()) {
+            job.source = job.stage->file; // committed under its final name
+            appliance.overlay_backing_final(job.drive, job.source);
+        }
+    }
+    finish_keys(run);
+    apply_node_steps(run, appliance, jobs, hashing);
+    appliance.shutdown();
+    hashing.help();
+    for (auto& job : jobs) {
+        if (job.source_ready.valid()) {
+            name_qcow2_backing(job.output->temp_path(), job.source, job.output->final_path());
+        }
+    }
     run.result.backend = appliance.backend();
     run.result.launch_seconds += appliance.launch_seconds();
     copy_out_and_hash(run, appliance, jobs);

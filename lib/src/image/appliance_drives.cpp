@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <unistd.h>
 #include <vector>
 
@@ -81,6 +82,7 @@ int Appliance::add_overlay_image(const std::filesystem::path& overlay,
     d.name = name;
     d.table = std::move(table);
     d.format = "qcow2";
+    d.backing = backing;
     return static_cast<int>(impl_->drives.size()) - 1;
 }
 
@@ -182,6 +184,22 @@ void Appliance::image_filled(int index, std::chrono::steady_clock::time_point fi
     const std::string device = impl_->device(index);
     const std::string ctx = drive.name.string();
     g.check(guestfs_blockdev_rereadpt(g.get(), device.c_str()), ctx + ": reading the partitions");
+}
+
+void Appliance::overlay_backing_final(int index, const std::filesystem::path& backing) {
+    auto& g = impl_->g();
+    Drive& drive = impl_->image(index);
+    if (std::string_view(drive.format) != "qcow2") {
+        throw Error(ErrorCategory::internal, drive.name.string(), "not an overlay");
+    }
+    PartitionTable table = read_partition_table(backing);
+    require_pi_layout(table, drive.name);
+    drive.table = std::move(table);
+    drive.backing = backing;
+    // Its boot scan and udev's probes read the backing file half-copied; nothing holds
+    // the drive open since, so re-reading its partitions drops all it cached.
+    g.check(guestfs_blockdev_rereadpt(g.get(), impl_->device(index).c_str()),
+            drive.name.string() + ": reading the partitions");
 }
 
 const PartitionTable& Appliance::partition_table(int index) const {

@@ -33,6 +33,9 @@ struct Drive {
     int first_partition = 1;
     bool holds_set = false;
     const char* format = "raw"; // "qcow2" for an overlay
+    // An overlay's backing file as add_overlay_image() was told, read on the host instead
+    // of the file the overlay names (which may still be a temporary name).
+    std::filesystem::path backing;
 };
 
 struct Appliance::Impl {

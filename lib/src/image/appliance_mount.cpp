@@ -47,7 +47,7 @@ const Layout& Appliance::mount(int index) {
 
     const auto fs_type = [&](size_t n) {
         return n < drive.table.partitions.size()
-                   ? probe_filesystem_type(drive.path, drive.table.partitions[n])
+                   ? probe_filesystem_type(drive.path, drive.table.partitions[n], drive.backing)
                    : std::string();
     };
     layout.root_fs_type = fs_type(1);

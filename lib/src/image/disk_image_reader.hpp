@@ -21,8 +21,11 @@ public:
     // Opens `path` as qcow2 when it starts with the qcow2 magic, otherwise as raw. Throws
     // Error(io) naming the file when it cannot be read, and Error(usage) for a qcow2
     // feature it does not read (compressed or encrypted clusters, an external data
-    // file, a backing file that is not raw).
-    static std::unique_ptr<DiskImageReader> open(const std::filesystem::path& path);
+    // file, a backing file that is not raw). A qcow2 file's `backing`, when given, is read
+    // instead of the file its header names: pimint's own raw stage, for an overlay made
+    // while the stage was still being written (create_qcow2_overlay_on_unfinished).
+    static std::unique_ptr<DiskImageReader> open(const std::filesystem::path& path,
+                                                 const std::filesystem::path& backing = {});
 
     virtual ~DiskImageReader() = default;
 

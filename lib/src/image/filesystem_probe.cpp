@@ -25,9 +25,10 @@ std::string ext_type(const unsigned char* sb) {
 
 } // namespace
 
-std::string probe_filesystem_type(const std::filesystem::path& image, const Partition& partition) {
+std::string probe_filesystem_type(const std::filesystem::path& image, const Partition& partition,
+                                  const std::filesystem::path& backing) {
     // A raw image, or an overlay read through its stage.
-    const auto disk = DiskImageReader::open(image);
+    const auto disk = DiskImageReader::open(image, backing);
     std::array<unsigned char, 2048> head{};
     if (partition.offset() + head.size() > disk->size()) {
         return "";

@@ -10,7 +10,10 @@
 
 namespace pimint {
 
-// "ext4", "ext3", "ext2", "vfat", or "" when the partition holds none of these.
-std::string probe_filesystem_type(const std::filesystem::path& image, const Partition& partition);
+// "ext4", "ext3", "ext2", "vfat", or "" when the partition holds none of these. An
+// overlay's `backing`, when given, is read instead of the file it names
+// (DiskImageReader::open).
+std::string probe_filesystem_type(const std::filesystem::path& image, const Partition& partition,
+                                  const std::filesystem::path& backing = {});
 
 } // namespace pimint

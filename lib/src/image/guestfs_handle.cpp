@@ -177,10 +177,15 @@ bool kvm_device_usable() {
     return true;
 }
 
-// The hypervisors this process has started (libguestfs's direct backend forks qemu as a
-// child of the process that launches).
-std::vector<pid_t> qemu_children() {
-    std::vector<pid_t> found;
+// qemu's -name value for the launch named `tag`.
+std::string launch_name_option(const std::string& tag) {
+    return "guest=" + tag;
+}
+
+// The hypervisor this process started for the launch named `tag` (libguestfs's direct
+// backend forks qemu as a child of the process that launches, and passes it the
+// launch's `-name`), or 0 while there is none.
+pid_t qemu_child_named(const std::string& tag) {
     const pid_t self = ::getpid();
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
@@ -201,11 +206,17 @@ std::vector<pid_t> qemu_children() {
         std::string state;
         pid_t parent = 0;
         rest >> state >> parent;
-        if (parent == self && line.substr(open + 1, close - open - 1).starts_with("qemu-system")) {
-            found.push_back(std::stoi(name));
+        if (parent != self || !line.substr(open + 1, close - open - 1).starts_with("qemu-system")) {
+            continue;
+        }
+        std::ifstream cmdline(entry.path() / "cmdline");
+        const std::string args((std::istreambuf_iterator<char>(cmdline)),
+                               std::istreambuf_iterator<char>());
+        if (args.find(std::string(1, '\0') + launch_name_option(tag) + '\0') != std::string::npos) {
+            return std::stoi(name);
         }
     }
-    return found;
+    return 0;
 }
 
 // A KVM launch takes a few seconds. On some hosts /dev/kvm opens but the guest hangs
@@ -213,8 +224,10 @@ std::vector<pid_t> qemu_children() {
 // such a launch once qemu has run for `limit`, so that it is retried with TCG.
 class KvmLaunchTimer {
 public:
-    explicit KvmLaunchTimer(std::chrono::seconds limit)
-        : before_(qemu_children())
+    // `tag`: the launch's name (make_handle), which tells its qemu from those of
+    // appliances launched beside it.
+    KvmLaunchTimer(std::chrono::seconds limit, std::string tag)
+        : tag_(std::move(tag))
         , thread_([this, limit] { run(limit); }) {}
     ~KvmLaunchTimer() {
         {
@@ -236,12 +249,8 @@ private:
         std::chrono::steady_clock::time_point started;
         while (!cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return done_; })) {
             if (qemu == 0) {
-                for (const pid_t pid : qemu_children()) {
-                    if (std::find(before_.begin(), before_.end(), pid) == before_.end()) {
-                        qemu = pid;
-                        started = std::chrono::steady_clock::now();
-                    }
-                }
+                qemu = qemu_child_named(tag_);
+                started = std::chrono::steady_clock::now();
             } else if (std::chrono::steady_clock::now() - started > limit) {
                 fired_ = true;
                 ::kill(qemu, SIGKILL);
@@ -250,7 +259,7 @@ private:
         }
     }
 
-    std::vector<pid_t> before_; // qemus of other appliances already running
+    std::string tag_;
     std::mutex m_;
     std::condition_variable cv_;
     bool done_ = false;
@@ -305,9 +314,13 @@ bool tcg_forced_by_environment() {
            std::string_view(settings).find("force_tcg") != std::string_view::npos;
 }
 
+// A handle to launch, its qemu named `tag` (which libguestfs leaves to the caller).
 std::unique_ptr<GuestfsHandle> make_handle(bool force_tcg,
-                                           const std::function<void(GuestfsHandle&)>& add_drives) {
+                                           const std::function<void(GuestfsHandle&)>& add_drives,
+                                           const std::string& tag) {
     auto h = std::make_unique<GuestfsHandle>();
+    h->check(guestfs_config(h->get(), "-name", launch_name_option(tag).c_str()),
+             "configuring the appliance");
     if (force_tcg) {
         char force_tcg_setting[] = "force_tcg";
         char* settings[] = {force_tcg_setting, nullptr};
@@ -321,6 +334,9 @@ std::unique_ptr<GuestfsHandle> make_handle(bool force_tcg,
 
 LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_drives,
                              const std::function<void(std::string_view)>& say) {
+    // Unique in this process: appliances may be launched side by side.
+    static std::atomic<unsigned> launches{0};
+    const std::string tag = fmt::format("pimint-{}-{}", ::getpid(), ++launches);
     LaunchedHandle out;
     out.tcg = tcg_forced_by_environment() || !kvm_device_usable();
     const char* why_tcg = "tcg, no usable KVM";
@@ -329,7 +345,7 @@ LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_driv
         why_tcg = "tcg: KVM hung on this host before";
     }
     say(fmt::format("starting the appliance ({})", out.tcg ? why_tcg : "kvm"));
-    out.handle = make_handle(out.tcg, add_drives);
+    out.handle = make_handle(out.tcg, add_drives, tag);
     std::string first_error;
     if (out.tcg) {
         if (guestfs_launch(out.handle->get()) == 0) {
@@ -340,7 +356,7 @@ LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_driv
                         " (run libguestfs-test-tool to diagnose)");
     }
     {
-        const KvmLaunchTimer timer(kvm_launch_limit);
+        const KvmLaunchTimer timer(kvm_launch_limit, tag);
         if (guestfs_launch(out.handle->get()) == 0) {
             return out;
         }
@@ -355,7 +371,7 @@ LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_driv
     out.handle.reset();
     say(fmt::format("KVM failed ({}); starting the appliance again with tcg", first_error));
     out.tcg = true;
-    out.handle = make_handle(true, add_drives);
+    out.handle = make_handle(true, add_drives, tag);
     if (guestfs_launch(out.handle->get()) == 0) {
         return out;
     }

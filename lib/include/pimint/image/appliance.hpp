@@ -63,6 +63,10 @@ public:
     // `overlay`, and the image starts with `backing`'s partition table.
     int add_overlay_image(const std::filesystem::path& overlay,
                           const std::filesystem::path& backing, const std::filesystem::path& name);
+    // The overlay `index`'s backing file, `backing`, which another appliance wrote while
+    // this one started, is final: the kernel forgets what it read of the drive at boot.
+    // Called before anything else uses the drive.
+    void overlay_backing_final(int index, const std::filesystem::path& backing);
     // The pending image `index` now holds its content, written on the host into the same
     // file (not a new one: the appliance keeps the file it opened) at the same size,
     // beginning at `fill_started`. Checks its partition table and makes the appliance
