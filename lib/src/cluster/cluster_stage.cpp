@@ -3,8 +3,10 @@
 #include "image/source_date.hpp"
 #include "pimint/core/interrupt.hpp"
 #include "pimint/core/version.hpp"
+#include "pimint/image/partition_table.hpp"
 #include "pimint/recipe/apply.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace pimint {
@@ -31,6 +33,17 @@ void copy_to_size(const std::filesystem::path& source, const std::filesystem::pa
     std::filesystem::resize_file(file, size);
     if (extend_root) {
         extend_root_partition(file, name);
+    }
+}
+
+void fill_below_seeded_table(const std::filesystem::path& source,
+                             const std::filesystem::path& file) {
+    // From the first block on as one range, which a filesystem with reflinks can share.
+    constexpr std::uint64_t block = 4096;
+    const std::uint64_t n = std::filesystem::file_size(source);
+    sparse_copy_range(source, sector_size, std::min(n, block) - sector_size, file, sector_size);
+    if (n > block) {
+        sparse_copy_range(source, block, n - block, file, block);
     }
 }
 
@@ -65,8 +78,7 @@ StageBuild::StageBuild(Appliance& appliance, DriveFiller& filler, const std::fil
         seed_partition_table(file, read_first_sector(base), grown, base);
         // Errors name the base image: the stage is never a file the user sees.
         m.drive = appliance.add_pending_image(file, base);
-        m.filled =
-            filler.add([base, file, size, grown] { copy_to_size(base, file, size, grown, base); });
+        m.filled = filler.add([base, file] { fill_below_seeded_table(base, file); });
         m.ready = m.done.get_future().share();
     }
 }

@@ -102,6 +102,13 @@ void seed_partition_table(const std::filesystem::path& image, const std::string&
 void copy_to_size(const std::filesystem::path& source, const std::filesystem::path& file,
                   std::uintmax_t size, bool extend_root, const std::filesystem::path& name);
 
+// Fills a pending drive that holds its final partition table (seed_partition_table) with
+// the rest of a copy of `source`: its first sector is never rewritten, so a kernel reading
+// the table through it at any moment (an overlay's appliance starting beside) reads the
+// final one.
+void fill_below_seeded_table(const std::filesystem::path& source,
+                             const std::filesystem::path& file);
+
 // The names of a list of steps.
 std::vector<std::string> step_names(const std::vector<const Step*>& steps);
 

@@ -83,6 +83,7 @@ int Appliance::add_overlay_image(const std::filesystem::path& overlay,
     d.table = std::move(table);
     d.format = "qcow2";
     d.backing = backing;
+    d.first_sector = read_first_sector(backing);
     return static_cast<int>(impl_->drives.size()) - 1;
 }
 
@@ -194,10 +195,18 @@ void Appliance::overlay_backing_final(int index, const std::filesystem::path& ba
     }
     PartitionTable table = read_partition_table(backing);
     require_pi_layout(table, drive.name);
+    const bool same_table =
+        read_first_sector(backing) == drive.first_sector && !has_extended_partition(table);
     drive.table = std::move(table);
     drive.backing = backing;
-    // Its boot scan and udev's probes read the backing file half-copied; nothing holds
-    // the drive open since, so re-reading its partitions drops all it cached.
+    // The kernel read the backing file while it was being written: its partitions at
+    // boot, and udev's probes of them, which it dropped when they closed the device (as
+    // for a pending image, see image_filled). When the first sector held the final table
+    // all along, what it scanned is current; otherwise re-reading the partitions makes it
+    // scan again and drop all it cached.
+    if (same_table) {
+        return;
+    }
     g.check(guestfs_blockdev_rereadpt(g.get(), impl_->device(index).c_str()),
             drive.name.string() + ": reading the partitions");
 }
