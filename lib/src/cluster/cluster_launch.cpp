@@ -436,10 +436,10 @@ void run_stage_and_overlay_launches(ClusterRun& run, std::span<const size_t> bat
     }
     Appliance appliance(run.options.status);
     std::vector<Job> jobs = plan_jobs(run, batch, &stage_build);
+    // On a stage made in this launch (not one kept from an earlier run, final already).
+    const auto on_new_stage = [](const Job& job) { return job.source_ready.valid(); };
     for (auto& job : jobs) {
-        // A stage kept from an earlier run is final already.
-        const bool unfinished = job.source_ready.valid();
-        (unfinished ? create_qcow2_overlay_on_unfinished : create_qcow2_overlay)(
+        (on_new_stage(job) ? create_qcow2_overlay_on_unfinished : create_qcow2_overlay)(
             job.output->temp_path(), job.source, job.size, job.output->final_path());
         job.drive = appliance.add_overlay_image(job.output->temp_path(), job.source,
                                                 job.output->final_path());
@@ -457,7 +457,7 @@ void run_stage_and_overlay_launches(ClusterRun& run, std::span<const size_t> bat
     overlays_launched.get();
     run.progress.stage("", "appliance running", ProgressTracker::launch_weight);
     for (auto& job : jobs) {
-        if (job.source_ready.valid()) {
+        if (on_new_stage(job)) {
             job.source = job.stage->file; // committed under its final name
             appliance.overlay_backing_final(job.drive, job.source);
         }
@@ -467,7 +467,7 @@ void run_stage_and_overlay_launches(ClusterRun& run, std::span<const size_t> bat
     appliance.shutdown();
     hashing.help();
     for (auto& job : jobs) {
-        if (job.source_ready.valid()) {
+        if (on_new_stage(job)) {
             name_qcow2_backing(job.output->temp_path(), job.source, job.output->final_path());
         }
     }

@@ -24,7 +24,9 @@ struct Drive {
     Access access = Access::read_write;
     PartitionTable table;
     std::optional<std::uintmax_t> pending_size; // add_pending_image() until image_filled()
-    std::string first_sector; // a pending image's at launch: the partitions the kernel saw
+    // A pending image's, or an overlay's backing file's, when added: the partitions the
+    // kernel saw at boot.
+    std::string first_sector;
     // An image of a set (add_pending_image_set) lives in another drive's file, `holder`,
     // at `offset`; its partitions 1 and 2 are the holder's `first_partition` and the next.
     // The holder itself is no image.
