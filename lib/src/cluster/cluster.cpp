@@ -59,17 +59,8 @@ ClusterResult build_cluster(const ClusterOptions& options) {
     }
     run.disk_ids.insert(plan.base_table.disk_id);
     const std::span<const size_t> todo(rebuild.todo);
-    // Overlays read their stage as their backing file, which must be final before an
-    // appliance reads them: the stages get an appliance of their own, and the first
-    // batch's appliance starts beside it.
-    const bool stages_first = plan.layout == ImageLayout::overlay && !stages.to_make.empty();
     for (size_t first = 0; first < todo.size(); first += batch_size) {
-        const auto part = todo.subspan(first, std::min(batch_size, todo.size() - first));
-        if (first == 0 && stages_first) {
-            run_stage_and_overlay_launches(run, part);
-        } else {
-            run_launch(run, part, first == 0);
-        }
+        run_launch(run, todo.subspan(first, std::min(batch_size, todo.size() - first)), first == 0);
     }
 
     const auto unused_stages = plan.layout == ImageLayout::overlay

@@ -59,6 +59,14 @@ struct Job {
 // The most images an image set holds (Appliance::add_pending_image_set).
 constexpr size_t max_images_per_set = 64;
 
+// An overlay on a stage made in this launch, not one kept from an earlier run (final
+// already). Until the stage is made it names the stage's temporary file through qemu's
+// options, read without the lock its writer holds (create_qcow2_overlay_on_unfinished):
+// the appliance that makes the stage opens it too.
+bool on_new_stage(const Job& job) {
+    return job.overlay && job.source_ready.valid();
+}
+
 // The recipe for one node: its role's recipe with the user's --set values, then the
 // node's planned name and address (which win).
 Recipe node_recipe(const ClusterOptions& options, const ClusterSpec& spec,
@@ -150,8 +158,8 @@ std::vector<std::unique_ptr<AtomicOutput>> attach_drives(ClusterRun& run, Applia
             }
         } else if (jobs[j].overlay) {
             Job& job = jobs[j];
-            create_qcow2_overlay(job.output->temp_path(), job.source, job.size,
-                                 job.output->final_path());
+            (on_new_stage(job) ? create_qcow2_overlay_on_unfinished : create_qcow2_overlay)(
+                job.output->temp_path(), job.source, job.size, job.output->final_path());
             job.drive = appliance.add_overlay_image(job.output->temp_path(), job.source,
                                                     job.output->final_path());
         } else {
@@ -380,10 +388,6 @@ double work_units(const ClusterOptions& options, const RunPlan& plan, const Rebu
         units += ProgressTracker::copy_weight + ProgressTracker::hash_weight +
                  (staged ? ProgressTracker::own_steps_weight : ProgressTracker::apply_weight);
     }
-    // The overlay layout makes its stages in a launch of their own.
-    if (plan.layout == ImageLayout::overlay && !stages.to_make.empty()) {
-        units += ProgressTracker::launch_weight;
-    }
     // Stages are made in the first launch.
     return units + static_cast<double>(stages.to_make.size()) *
                        (ProgressTracker::copy_weight + ProgressTracker::apply_weight);
@@ -417,45 +421,6 @@ void run_launch(ClusterRun& run, std::span<const size_t> batch, bool first) {
     if (stage_build) {
         make_stages(run, *stage_build);
     }
-    finish_keys(run);
-    apply_node_steps(run, appliance, jobs, hashing);
-    appliance.shutdown();
-    hashing.help(); // both cores, now the appliance is gone
-    run.result.backend = appliance.backend();
-    run.result.launch_seconds += appliance.launch_seconds();
-    copy_out_and_hash(run, appliance, jobs);
-}
-
-void run_stage_and_overlay_launches(ClusterRun& run, std::span<const size_t> batch) {
-    Appliance stage_appliance(run.options.status);
-    DriveFiller stage_filler;
-    StageBuild stage_build(stage_appliance, stage_filler, run.options.base, run.options.output_dir,
-                           run.stages.to_make, run.stages.files);
-    for (const auto& [path, recipe] : run.stages.to_make) {
-        run.stages.stages[path] = stage_build.stage(path);
-    }
-    Appliance appliance(run.options.status);
-    std::vector<Job> jobs = plan_jobs(run, batch, &stage_build);
-    // On a stage made in this launch (not one kept from an earlier run, final already).
-    const auto on_new_stage = [](const Job& job) { return job.source_ready.valid(); };
-    for (auto& job : jobs) {
-        (on_new_stage(job) ? create_qcow2_overlay_on_unfinished : create_qcow2_overlay)(
-            job.output->temp_path(), job.source, job.size, job.output->final_path());
-        job.drive = appliance.add_overlay_image(job.output->temp_path(), job.source,
-                                                job.output->final_path());
-    }
-    WorkQueue hashing(1);
-    stage_filler.start();
-    run.progress.stage("", "starting the appliance");
-    // Declared after the appliance: a failure waits for this launch before shutting it down.
-    auto overlays_launched = std::async(std::launch::async, [&] { appliance.launch(); });
-    stage_appliance.launch();
-    run.progress.stage("", "appliance running", ProgressTracker::launch_weight);
-    make_stages(run, stage_build);
-    stage_appliance.shutdown();
-    run.result.launch_seconds += stage_appliance.launch_seconds();
-    overlays_launched.get();
-    run.progress.stage("", "appliance running", ProgressTracker::launch_weight);
     for (auto& job : jobs) {
         if (on_new_stage(job)) {
             job.source = job.stage->file; // committed under its final name
@@ -465,7 +430,7 @@ void run_stage_and_overlay_launches(ClusterRun& run, std::span<const size_t> bat
     finish_keys(run);
     apply_node_steps(run, appliance, jobs, hashing);
     appliance.shutdown();
-    hashing.help();
+    hashing.help(); // both cores, now the appliance is gone
     for (auto& job : jobs) {
         if (on_new_stage(job)) {
             name_qcow2_backing(job.output->temp_path(), job.source, job.output->final_path());

@@ -64,10 +64,4 @@ double work_units(const ClusterOptions& options, const RunPlan& plan, const Rebu
 // stages too.
 void run_launch(ClusterRun& run, std::span<const size_t> batch, bool first);
 
-// The overlay layout's first launch when it makes stages: the stages in an appliance of
-// their own and the overlays of `batch` in a second one, started beside it (each launch
-// costs tens of seconds under TCG, mostly on one core). The overlays read their stages
-// only once made.
-void run_stage_and_overlay_launches(ClusterRun& run, std::span<const size_t> batch);
-
 } // namespace pimint

@@ -104,8 +104,8 @@ void copy_to_size(const std::filesystem::path& source, const std::filesystem::pa
 
 // Fills a pending drive that holds its final partition table (seed_partition_table) with
 // the rest of a copy of `source`: its first sector is never rewritten, so a kernel reading
-// the table through it at any moment (an overlay's appliance starting beside) reads the
-// final one.
+// the table through it at any moment (an overlay on it, when the appliance boots) reads
+// the final one.
 void fill_below_seeded_table(const std::filesystem::path& source,
                              const std::filesystem::path& file);
 

@@ -99,8 +99,6 @@ struct ClusterOptions {
     std::shared_ptr<StageCache> stage_cache;
     // Images edited per appliance launch; libguestfs takes at most 255 drives.
     size_t drives_per_launch = 250;
-    // Both are called from more than one thread, at times at once (two appliances
-    // starting side by side, hashing beside the appliance).
     StatusCallback status;     // free-form status lines (steps, MPICH build)
     ProgressCallback progress; // per-image stages and the run's share done
 };

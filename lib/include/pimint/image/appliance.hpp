@@ -63,8 +63,9 @@ public:
     // `overlay`, and the image starts with `backing`'s partition table.
     int add_overlay_image(const std::filesystem::path& overlay,
                           const std::filesystem::path& backing, const std::filesystem::path& name);
-    // The overlay `index`'s backing file, `backing`, which another appliance wrote while
-    // this one started, is final: the kernel forgets what it read of the drive at boot.
+    // The overlay `index`'s backing file, `backing`, written after this appliance started
+    // (as a drive of its own, or by another), is final: the kernel forgets what it read
+    // of the overlay at boot.
     // Called before anything else uses the drive. A writer that changes the backing
     // file's first sector must change it before the overlay is added, never after: the
     // kernel's partitions are then kept, as a re-read costs about half a second under TCG.
