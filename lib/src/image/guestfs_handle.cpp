@@ -224,8 +224,9 @@ pid_t qemu_child_named(const std::string& tag) {
 // such a launch once qemu has run for `limit`, so that it is retried with TCG.
 class KvmLaunchTimer {
 public:
-    // `tag`: the launch's name (make_handle), which tells its qemu from those of
-    // appliances launched beside it.
+    // `tag`: the launch's name (make_handle), which tells its qemu from those of other
+    // appliances the same process launches at the same time (a program using the
+    // library may run several from threads of its own).
     KvmLaunchTimer(std::chrono::seconds limit, std::string tag)
         : tag_(std::move(tag))
         , thread_([this, limit] { run(limit); }) {}
@@ -334,7 +335,7 @@ std::unique_ptr<GuestfsHandle> make_handle(bool force_tcg,
 
 LaunchedHandle launch_handle(const std::function<void(GuestfsHandle&)>& add_drives,
                              const std::function<void(std::string_view)>& say) {
-    // Unique in this process: appliances may be launched side by side.
+    // Unique in this process, which may launch appliances from several threads at once.
     static std::atomic<unsigned> launches{0};
     const std::string tag = fmt::format("pimint-{}-{}", ::getpid(), ++launches);
     LaunchedHandle out;
